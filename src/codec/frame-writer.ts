@@ -1,0 +1,106 @@
+import { FRAME_HEADER_BYTES } from './constants.js';
+
+/** Payloads at least this large are queued by reference instead of copied. */
+export const DEFAULT_COPY_THRESHOLD = 8 * 1024;
+
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * Coalesces many outbound frames into few large buffers, so that a burst of
+ * small frames costs one allocation per slab and one socket write per flush
+ * instead of one of each per frame.
+ *
+ * Frames are written in place: {@link reserve} returns the offset in
+ * {@link buf} where exactly `size` payload bytes must be written. Large
+ * payloads are appended by reference with {@link appendReference} so that a
+ * 64 KiB payload fanned out to ten nodes is never copied.
+ *
+ * {@link take} hands out the buffered chunks for one socket write. Slab bytes
+ * handed out are never written again: the socket may still hold them.
+ */
+export class FrameWriter {
+  /** The current slab; valid to write at offsets returned by {@link reserve}. */
+  buf: Buffer;
+  private pos = 0;
+  private start = 0;
+  private parts: Buffer[] = [];
+  private queued = 0;
+  private frameCount = 0;
+
+  constructor(private readonly slabBytes = SLAB_BYTES) {
+    this.buf = Buffer.allocUnsafe(slabBytes);
+  }
+
+  /** Bytes buffered and not yet taken. */
+  get length(): number {
+    return this.queued + (this.pos - this.start);
+  }
+
+  /** Frames buffered and not yet taken. */
+  get frames(): number {
+    return this.frameCount;
+  }
+
+  /**
+   * Starts a frame whose payload is `payloadBytes` long in total, of which the
+   * first `inlineBytes` (default: all of it) are written in place by the
+   * caller at the returned offset of {@link buf}. The rest must follow through
+   * {@link appendReference}.
+   */
+  reserve(payloadBytes: number, inlineBytes = payloadBytes): number {
+    const needed = FRAME_HEADER_BYTES + inlineBytes;
+    if (this.pos + needed > this.buf.length) this.nextSlab(needed);
+    this.buf.writeUInt32LE(payloadBytes, this.pos);
+    const offset = this.pos + FRAME_HEADER_BYTES;
+    this.pos += needed;
+    this.frameCount++;
+    return offset;
+  }
+
+  /** Appends bytes that belong to the frame reserved last, without copying them. */
+  appendReference(bytes: Buffer): void {
+    this.sealSlab();
+    this.parts.push(bytes);
+    this.queued += bytes.length;
+  }
+
+  /** Appends whole pre-encoded frames (length prefix included), copying small ones. */
+  appendEncoded(frames: Buffer, frameCount = 1): void {
+    if (frames.length >= DEFAULT_COPY_THRESHOLD) {
+      this.sealSlab();
+      this.parts.push(frames);
+      this.queued += frames.length;
+    } else {
+      if (this.pos + frames.length > this.buf.length) this.nextSlab(frames.length);
+      frames.copy(this.buf, this.pos);
+      this.pos += frames.length;
+    }
+    this.frameCount += frameCount;
+  }
+
+  /** Returns the buffered chunks, in order, and empties the writer. */
+  take(): Buffer[] {
+    this.sealSlab();
+    const parts = this.parts;
+    this.parts = [];
+    this.queued = 0;
+    this.frameCount = 0;
+    return parts;
+  }
+
+  private sealSlab(): void {
+    if (this.pos > this.start) {
+      const part = this.buf.subarray(this.start, this.pos);
+      this.parts.push(part);
+      this.queued += part.length;
+      this.start = this.pos;
+    }
+  }
+
+  private nextSlab(needed: number): void {
+    this.sealSlab();
+    this.buf = Buffer.allocUnsafe(Math.max(this.slabBytes, needed));
+    this.pos = 0;
+    this.start = 0;
+  }
+}
