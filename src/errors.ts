@@ -67,8 +67,11 @@ export class RelayError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     if ((value as Record<symbol, unknown>)[kRelayError] !== true) return false;
     if (this === RelayError) return true;
-    const code = (this as unknown as { code?: string }).code;
-    return code !== undefined && (value as RelayError).code === code;
+    // The package's own subclasses match by code; a user's subclass by prototype.
+    if (Object.prototype.hasOwnProperty.call(this, 'code')) {
+      return (value as RelayError).code === (this as unknown as { code: string }).code;
+    }
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 

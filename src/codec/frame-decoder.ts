@@ -45,14 +45,20 @@ export class FrameDecoder {
     this.maxFrameBytes = max;
   }
 
-  /** Bytes received and not yet returned as part of a frame. */
+  /**
+   * Bytes received and not yet returned as part of a frame, including the
+   * header of a frame whose payload is still incomplete.
+   */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.expected < 0 ? this.buffered : this.buffered + FRAME_HEADER_BYTES;
   }
 
-  /** Appends a chunk read from the stream. Empty chunks are ignored. */
+  /**
+   * Appends a chunk read from the stream. Empty chunks are ignored, and so is
+   * every chunk once the decoder has failed: the stream is out of sync.
+   */
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.failure) return;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.chunks.push(buf);
     this.buffered += buf.length;
@@ -85,7 +91,6 @@ export class FrameDecoder {
   /** Drops everything buffered and any failure, as for a fresh stream. */
   reset(): void {
     this.release();
-    this.expected = -1;
     this.failure = undefined;
   }
 
@@ -103,6 +108,7 @@ export class FrameDecoder {
     this.head = 0;
     this.offset = 0;
     this.buffered = 0;
+    this.expected = -1;
   }
 
   private readLength(): number {

@@ -42,18 +42,35 @@ export class FrameWriter {
   }
 
   /**
-   * Starts a frame whose payload is `payloadBytes` long in total, of which the
-   * first `inlineBytes` (default: all of it) are written in place by the
-   * caller at the returned offset of {@link buf}. The rest must follow through
-   * {@link appendReference}.
+   * Opens a frame whose inline bytes are at most `maxInlineBytes`: returns the
+   * offset in {@link buf} where the caller writes them. Nothing is committed
+   * until {@link commit}, so a frame abandoned half-written costs nothing.
+   */
+  begin(maxInlineBytes: number): number {
+    const needed = FRAME_HEADER_BYTES + maxInlineBytes;
+    if (this.pos + needed > this.buf.length) this.nextSlab(needed);
+    return this.pos + FRAME_HEADER_BYTES;
+  }
+
+  /**
+   * Commits the frame opened by {@link begin}: its inline bytes end at offset
+   * `inlineEnd` of {@link buf}, and its whole payload is `payloadBytes` long
+   * (more than the inline part when the rest follows by {@link appendReference}).
+   */
+  commit(inlineEnd: number, payloadBytes = inlineEnd - this.pos - FRAME_HEADER_BYTES): void {
+    this.buf.writeUInt32LE(payloadBytes, this.pos);
+    this.pos = inlineEnd;
+    this.frameCount++;
+  }
+
+  /**
+   * Starts a frame of exactly `payloadBytes`, of which the first `inlineBytes`
+   * (default: all) are written in place at the returned offset of {@link buf};
+   * the rest must follow through {@link appendReference}.
    */
   reserve(payloadBytes: number, inlineBytes = payloadBytes): number {
-    const needed = FRAME_HEADER_BYTES + inlineBytes;
-    if (this.pos + needed > this.buf.length) this.nextSlab(needed);
-    this.buf.writeUInt32LE(payloadBytes, this.pos);
-    const offset = this.pos + FRAME_HEADER_BYTES;
-    this.pos += needed;
-    this.frameCount++;
+    const offset = this.begin(inlineBytes);
+    this.commit(offset + inlineBytes, payloadBytes);
     return offset;
   }
 

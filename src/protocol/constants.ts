@@ -1,0 +1,75 @@
+/**
+ * Frame types of the imrelay binary protocol. Every type has its high bit set:
+ * a byte from 0x80 to 0xBF can never begin UTF-8 text, so the first payload
+ * byte alone tells a binary frame from a legacy JSON document.
+ */
+export const FrameType = {
+  HELLO: 0x81,
+  CHALLENGE: 0x82,
+  AUTH: 0x83,
+  WELCOME: 0x84,
+  ROUTE: 0x85,
+  DELIVER: 0x86,
+  REPORT: 0x87,
+  PING: 0x88,
+  PONG: 0x89,
+  ERROR: 0x8a,
+  GOODBYE: 0x8b,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** The protocol versions this build speaks, lowest and highest. */
+export const PROTOCOL_VERSION_MIN = 1;
+export const PROTOCOL_VERSION_MAX = 1;
+
+/** Bits of a ROUTE frame's flags byte. */
+export const RouteFlags = {
+  /** The sender wants a full report; without it the relay reports failures only. */
+  REPORT: 0x01,
+} as const;
+
+/** Bits of a REPORT frame's flags byte. */
+export const ReportFlags = {
+  /** A full report answering a ROUTE that asked for one. */
+  FULL: 0x01,
+} as const;
+
+/**
+ * The payload kind travels in bits 4-5 of ROUTE and DELIVER flags so that the
+ * receiving node decodes the payload the way the sender encoded it.
+ */
+export const PayloadKind = {
+  JSON: 0,
+  TEXT: 1,
+  BINARY: 2,
+  CUSTOM: 3,
+} as const;
+export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
+export const PAYLOAD_KIND_SHIFT = 4;
+export const PAYLOAD_KIND_MASK = 0x30;
+
+/** Why a host in a ROUTE could not be handed its users. */
+export const FailureReason = {
+  /** No node with this id is connected. */
+  OFFLINE: 1,
+  /** The node is connected but its outbound buffer on the relay is full. */
+  OVERFLOW: 2,
+  /** The node cannot accept this message (for example, not translatable to its dialect). */
+  REFUSED: 3,
+} as const;
+export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
+
+/** Longest node id, host or user id, in UTF-8 bytes (a one-byte length). */
+export const MAX_ID_BYTES = 255;
+/** Most hosts in one ROUTE (a two-byte count). */
+export const MAX_HOSTS_PER_ROUTE = 0xffff;
+/** Bytes of the nonces in HELLO and CHALLENGE and of the WELCOME session id. */
+export const NONCE_BYTES = 16;
+/** Bytes of an HMAC-SHA256 proof. */
+export const PROOF_BYTES = 32;
+
+/** Feature bits a node or relay may announce in HELLO and WELCOME. */
+export const Features = {
+  /** Failure-only reports for ROUTEs sent without the REPORT flag. */
+  FAILURE_NOTICES: 0x01,
+} as const;

@@ -1,0 +1,91 @@
+import { ProtocolError } from '../errors.js';
+import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
+import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
+import { readUserList } from './user-list.js';
+
+/** One delivery as a node receives it. */
+export interface DeliverFrame {
+  /** The node id of the sender. */
+  from: string;
+  /** The users on this node the message is for. */
+  users: string[];
+  kind: PayloadKind;
+  /** The payload bytes exactly as the sender wrote them. */
+  payload: Buffer;
+}
+
+/**
+ * Appends a DELIVER frame to `writer` from parts of a ROUTE: its user list
+ * bytes `[usersStart, usersEnd)` and its payload from `payloadStart` to the
+ * end are copied as they are (never decoded), or the payload is shared by
+ * reference when large. `origin` is the sender's id with its length byte.
+ *
+ * `sharedPayload` is the payload view, made once per ROUTE and shared by all
+ * its targets when it is large.
+ */
+export function writeDeliver(
+  writer: FrameWriter,
+  origin: Buffer,
+  flags: number,
+  route: Buffer,
+  usersStart: number,
+  usersEnd: number,
+  payloadStart: number,
+  sharedPayload: Buffer | undefined,
+): void {
+  const payloadBytes = route.length - payloadStart;
+  const headBytes = 2 + origin.length + (usersEnd - usersStart);
+  const total = headBytes + payloadBytes;
+  if (payloadBytes < DEFAULT_COPY_THRESHOLD || sharedPayload === undefined) {
+    const off = writer.reserve(total);
+    const buf = writer.buf;
+    buf[off] = FrameType.DELIVER;
+    buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+    origin.copy(buf, off + 2);
+    route.copy(buf, off + 2 + origin.length, usersStart, usersEnd);
+    route.copy(buf, off + headBytes, payloadStart);
+  } else {
+    const off = writer.reserve(total, headBytes);
+    const buf = writer.buf;
+    buf[off] = FrameType.DELIVER;
+    buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+    origin.copy(buf, off + 2);
+    route.copy(buf, off + 2 + origin.length, usersStart, usersEnd);
+    writer.appendReference(sharedPayload);
+  }
+}
+
+/** Encodes a DELIVER payload from parts (for tests and non-relay transports). */
+export function encodeDeliver(from: string, users: readonly string[], kind: PayloadKind, payload: Uint8Array): Buffer {
+  const origin = Buffer.from(from, 'utf8');
+  const ids = users.map((u) => Buffer.from(u, 'utf8'));
+  const size = 2 + 1 + origin.length + 4 + ids.reduce((n, id) => n + 1 + id.length, 0) + payload.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = FrameType.DELIVER;
+  out[1] = (kind << PAYLOAD_KIND_SHIFT) & PAYLOAD_KIND_MASK;
+  out[2] = origin.length;
+  origin.copy(out, 3);
+  let pos = 3 + origin.length;
+  out.writeUInt32LE(ids.length, pos);
+  pos += 4;
+  for (const id of ids) {
+    out[pos] = id.length;
+    id.copy(out, pos + 1);
+    pos += 1 + id.length;
+  }
+  out.set(payload, pos);
+  return out;
+}
+
+/** Decodes a DELIVER payload. Throws `ERR_PROTOCOL` when malformed. */
+export function decodeDeliver(p: Buffer): DeliverFrame {
+  if (p.length < 3 || p[0] !== FrameType.DELIVER) throw new ProtocolError('deliver: frame truncated');
+  const kind = ((p[1]! & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
+  const originEnd = 3 + p[2]!;
+  if (originEnd > p.length) throw new ProtocolError('deliver: origin truncated');
+  const from = p.toString('utf8', 3, originEnd);
+  const users = readUserList(p, originEnd);
+  let pos = originEnd + 4;
+  for (let i = 0; i < users.length; i++) pos += 1 + p[pos]!;
+  return { from, users, kind, payload: p.subarray(pos) };
+}

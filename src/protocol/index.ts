@@ -1,0 +1,10 @@
+export * from './constants.js';
+export { Reader } from './reader.js';
+export { Scratch } from './scratch.js';
+export { userIdToString, type UserId } from './user-id.js';
+export { readUserList, skipUserList } from './user-list.js';
+export * from './control.js';
+export * from './route.js';
+export * from './deliver.js';
+export * from './report.js';
+export { newNonce, nodeProof, relayProof, proofsEqual } from './auth.js';

@@ -1,0 +1,122 @@
+import { ProtocolError } from '../errors.js';
+import type { FrameWriter } from '../codec/frame-writer.js';
+import { FailureReason, FrameType, ReportFlags } from './constants.js';
+import { Reader } from './reader.js';
+import type { RouteSpans } from './route.js';
+import { readUserList, skipUserList } from './user-list.js';
+
+/** A host whose users were not handed to a live node. */
+export interface FailedHost {
+  host: string;
+  reason: FailureReason;
+  users: string[];
+}
+
+/** A REPORT as decoded by the sending node. */
+export interface ReportFrame {
+  seq: number;
+  /** True for a full report; false for a failure-only notice. */
+  full: boolean;
+  delivered: string[];
+  failed: FailedHost[];
+}
+
+/** Outcome per host recorded by the router: 0 delivered, else a {@link FailureReason}. */
+export type Outcomes = Uint8Array;
+
+/**
+ * Appends a REPORT for a routed ROUTE to `writer`, copying host and user list
+ * bytes straight from the ROUTE: nothing is decoded.
+ */
+export function writeReport(writer: FrameWriter, route: Buffer, spans: RouteSpans, outcomes: Outcomes, full: boolean): void {
+  let size = 1 + 1 + 4 + 2 + 2;
+  for (let i = 0; i < spans.hostCount; i++) {
+    const hostBytes = 1 + spans.hostEnd(i) - spans.hostStart(i);
+    size += outcomes[i] === 0 ? hostBytes : hostBytes + 1 + (spans.usersEnd(i) - spans.usersStart(i));
+  }
+  const off = writer.reserve(size);
+  const buf = writer.buf;
+  buf[off] = FrameType.REPORT;
+  buf[off + 1] = full ? ReportFlags.FULL : 0;
+  buf.writeUInt32LE(spans.seq, off + 2);
+  let pos = off + 8;
+  let delivered = 0;
+  for (let i = 0; i < spans.hostCount; i++) {
+    if (outcomes[i] !== 0) continue;
+    pos = copyHost(buf, pos, route, spans, i);
+    delivered++;
+  }
+  buf.writeUInt16LE(delivered, off + 6);
+  const failedAt = pos;
+  pos += 2;
+  for (let i = 0; i < spans.hostCount; i++) {
+    if (outcomes[i] === 0) continue;
+    pos = copyHost(buf, pos, route, spans, i);
+    buf[pos++] = outcomes[i]!;
+    pos += route.copy(buf, pos, spans.usersStart(i), spans.usersEnd(i));
+  }
+  buf.writeUInt16LE(spans.hostCount - delivered, failedAt);
+}
+
+function copyHost(buf: Buffer, pos: number, route: Buffer, spans: RouteSpans, i: number): number {
+  const start = spans.hostStart(i);
+  const end = spans.hostEnd(i);
+  buf[pos] = end - start;
+  return pos + 1 + route.copy(buf, pos + 1, start, end);
+}
+
+/** Encodes a REPORT payload from parts (for tests and transports without a relay). */
+export function encodeReport(report: ReportFrame): Buffer {
+  const parts: Buffer[] = [];
+  const head = Buffer.allocUnsafe(8);
+  head[0] = FrameType.REPORT;
+  head[1] = report.full ? ReportFlags.FULL : 0;
+  head.writeUInt32LE(report.seq >>> 0, 2);
+  head.writeUInt16LE(report.delivered.length, 6);
+  parts.push(head);
+  for (const host of report.delivered) parts.push(str8(host));
+  parts.push(u16(report.failed.length));
+  for (const f of report.failed) {
+    parts.push(str8(f.host), Buffer.of(f.reason), u32(f.users.length));
+    for (const user of f.users) parts.push(str8(user));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Decodes a REPORT payload. Throws `ERR_PROTOCOL` when malformed. */
+export function decodeReport(p: Buffer): ReportFrame {
+  const r = new Reader(p);
+  if (r.u8() !== FrameType.REPORT) throw new ProtocolError('not a report frame');
+  const full = (r.u8() & ReportFlags.FULL) !== 0;
+  const seq = r.u32();
+  const delivered = new Array<string>(r.u16());
+  for (let i = 0; i < delivered.length; i++) delivered[i] = r.str8();
+  const failed = new Array<FailedHost>(r.u16());
+  for (let i = 0; i < failed.length; i++) {
+    const host = r.str8();
+    const reason = r.u8() as FailureReason;
+    const users = readUserList(p, r.pos);
+    r.pos = skipUserList(p, r.pos);
+    failed[i] = { host, reason, users };
+  }
+  r.end('report');
+  return { seq, full, delivered, failed };
+}
+
+function str8(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length === 0 || b.length > 255) throw new RangeError('id must be 1 to 255 UTF-8 bytes');
+  return Buffer.concat([Buffer.of(b.length), b]);
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.allocUnsafe(2);
+  b.writeUInt16LE(v, 0);
+  return b;
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32LE(v, 0);
+  return b;
+}

@@ -1,0 +1,204 @@
+import { ErrorCodes, FrameTooLargeError, ProtocolError, RelayError } from '../errors.js';
+import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
+import {
+  FrameType,
+  MAX_HOSTS_PER_ROUTE,
+  MAX_ID_BYTES,
+  PAYLOAD_KIND_MASK,
+  PAYLOAD_KIND_SHIFT,
+  type PayloadKind,
+} from './constants.js';
+import { Scratch } from './scratch.js';
+import { readUserList, skipUserList } from './user-list.js';
+import { userIdToString, type UserId } from './user-id.js';
+
+/** Host (node id) -> the user ids on that host, as a plain object or a Map. */
+export type RouteTable =
+  | Readonly<Record<string, readonly UserId[]>>
+  | ReadonlyMap<string, readonly UserId[]>;
+
+/** Bytes before the routing table: type, flags, seq, host count. */
+export const ROUTE_FIXED_BYTES = 8;
+
+/**
+ * Writes a ROUTE frame's header (type, flags, seq, routing table) into
+ * `scratch` and returns its length. Hosts with no users are left out.
+ * Throws `ERR_INVALID_ARGUMENT` for an empty or over-long host or user id.
+ */
+export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, table: RouteTable): number {
+  scratch.ensure(0, ROUTE_FIXED_BYTES);
+  let buf = scratch.buf;
+  buf[0] = FrameType.ROUTE;
+  buf[1] = flags;
+  buf.writeUInt32LE(seq >>> 0, 2);
+  let pos = ROUTE_FIXED_BYTES;
+  let hosts = 0;
+
+  const addHost = (host: string, users: readonly UserId[]): void => {
+    if (!Array.isArray(users)) {
+      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `users of host ${JSON.stringify(host)} must be an array`);
+    }
+    if (users.length === 0) return;
+    if (++hosts > MAX_HOSTS_PER_ROUTE) {
+      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a route holds at most ${MAX_HOSTS_PER_ROUTE} hosts`);
+    }
+    pos = writeId(scratch, pos, host, 'host');
+    scratch.ensure(pos, 4);
+    scratch.buf.writeUInt32LE(users.length, pos);
+    pos += 4;
+    for (let i = 0; i < users.length; i++) pos = writeId(scratch, pos, userIdToString(users[i]!), 'user id');
+  };
+
+  if (table instanceof Map) {
+    for (const [host, users] of table) addHost(host, users);
+  } else if (typeof table === 'object' && table !== null) {
+    for (const host of Object.keys(table)) addHost(host, (table as Record<string, UserId[]>)[host]!);
+  } else {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'usersByHost must be an object or a Map');
+  }
+  buf = scratch.buf;
+  buf.writeUInt16LE(hosts, 6);
+  return pos;
+}
+
+/** The number of hosts written by the last {@link encodeRouteHeader} into `scratch`. */
+export function routeHostCount(scratch: Scratch): number {
+  return scratch.buf.readUInt16LE(6);
+}
+
+function writeId(scratch: Scratch, pos: number, id: string, what: string): number {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} must be a non-empty string`);
+  }
+  scratch.ensure(pos, 1 + id.length * 3);
+  const n = scratch.buf.write(id, pos + 1, 'utf8');
+  if (n > MAX_ID_BYTES) {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${n}`);
+  }
+  scratch.buf[pos] = n;
+  return pos + 1 + n;
+}
+
+/**
+ * Appends a whole ROUTE frame to `writer`: the header from `scratch` and the
+ * payload. Small payloads are copied in place (a string is encoded straight
+ * into the writer, with no intermediate Buffer); large ones are queued by
+ * reference. Throws `ERR_FRAME_TOO_LARGE` (writing nothing) when the frame
+ * would exceed `maxFrameBytes`. Returns the frame's payload length.
+ */
+export function writeRouteFrame(
+  writer: FrameWriter,
+  scratch: Scratch,
+  headerBytes: number,
+  payload: string | Uint8Array,
+  maxFrameBytes: number,
+): number {
+  if (typeof payload === 'string') {
+    const worst = payload.length * 3;
+    if (worst >= DEFAULT_COPY_THRESHOLD) return writeRouteFrame(writer, scratch, headerBytes, Buffer.from(payload), maxFrameBytes);
+    const off = writer.begin(headerBytes + worst);
+    scratch.buf.copy(writer.buf, off, 0, headerBytes);
+    const n = writer.buf.write(payload, off + headerBytes, 'utf8');
+    const total = headerBytes + n;
+    checkSize(total, maxFrameBytes);
+    writer.commit(off + total);
+    return total;
+  }
+  const total = headerBytes + payload.length;
+  checkSize(total, maxFrameBytes);
+  if (payload.length < DEFAULT_COPY_THRESHOLD) {
+    const off = writer.reserve(total);
+    scratch.buf.copy(writer.buf, off, 0, headerBytes);
+    writer.buf.set(payload, off + headerBytes);
+  } else {
+    const off = writer.reserve(total, headerBytes);
+    scratch.buf.copy(writer.buf, off, 0, headerBytes);
+    writer.appendReference(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+  }
+  return total;
+}
+
+function checkSize(total: number, max: number): void {
+  if (total > max) throw new FrameTooLargeError(`message frame of ${total} bytes exceeds the relay's limit of ${max} bytes`);
+}
+
+/**
+ * Where each part of a ROUTE lies, found by {@link scanRoute} without copying
+ * or decoding anything. Reused from frame to frame.
+ */
+export class RouteSpans {
+  flags = 0;
+  seq = 0;
+  hostCount = 0;
+  payloadStart = 0;
+  /** Per host: host start, host end, user list start, user list end. */
+  offsets = new Int32Array(4 * 64);
+
+  hostStart(i: number): number {
+    return this.offsets[4 * i]!;
+  }
+  hostEnd(i: number): number {
+    return this.offsets[4 * i + 1]!;
+  }
+  usersStart(i: number): number {
+    return this.offsets[4 * i + 2]!;
+  }
+  usersEnd(i: number): number {
+    return this.offsets[4 * i + 3]!;
+  }
+  get kind(): PayloadKind {
+    return ((this.flags & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
+  }
+}
+
+/**
+ * Validates a ROUTE payload's routing table and records where each host and
+ * user list lies. The payload bytes after the table are never looked at.
+ * Throws `ERR_PROTOCOL` for any inconsistency.
+ */
+export function scanRoute(p: Buffer, spans: RouteSpans): void {
+  const len = p.length;
+  if (len < ROUTE_FIXED_BYTES) throw new ProtocolError('route: frame truncated');
+  spans.flags = p[1]!;
+  spans.seq = p.readUInt32LE(2);
+  const hostCount = p.readUInt16LE(6);
+  if (spans.offsets.length < 4 * hostCount) spans.offsets = new Int32Array(4 * hostCount);
+  const offsets = spans.offsets;
+  let pos = ROUTE_FIXED_BYTES;
+  for (let h = 0; h < hostCount; h++) {
+    if (pos >= len) throw new ProtocolError('route: routing table truncated');
+    const hostLen = p[pos]!;
+    if (hostLen === 0) throw new ProtocolError('route: empty host');
+    const hostStart = pos + 1;
+    const usersStart = hostStart + hostLen;
+    pos = skipUserList(p, usersStart);
+    const o = 4 * h;
+    offsets[o] = hostStart;
+    offsets[o + 1] = usersStart;
+    offsets[o + 2] = usersStart;
+    offsets[o + 3] = pos;
+  }
+  spans.hostCount = hostCount;
+  spans.payloadStart = pos;
+}
+
+/** A ROUTE decoded in full: for tests, tools and dialect translation, not the hot path. */
+export interface RouteFrame {
+  seq: number;
+  flags: number;
+  kind: PayloadKind;
+  hosts: Map<string, string[]>;
+  payload: Buffer;
+}
+
+/** Decodes a ROUTE payload completely. Throws `ERR_PROTOCOL` when malformed. */
+export function decodeRoute(p: Buffer): RouteFrame {
+  if (p[0] !== FrameType.ROUTE) throw new ProtocolError('not a route frame');
+  const spans = new RouteSpans();
+  scanRoute(p, spans);
+  const hosts = new Map<string, string[]>();
+  for (let i = 0; i < spans.hostCount; i++) {
+    hosts.set(p.toString('utf8', spans.hostStart(i), spans.hostEnd(i)), readUserList(p, spans.usersStart(i)));
+  }
+  return { seq: spans.seq, flags: spans.flags, kind: spans.kind, hosts, payload: p.subarray(spans.payloadStart) };
+}

@@ -1,0 +1,113 @@
+import { EventEmitter } from 'eventemitter3';
+import { ErrorCodes, RelayError, ReplacedError } from '../errors.js';
+import { FrameType, encodeControl } from '../protocol/index.js';
+import { Flusher } from './flusher.js';
+import type { ResolvedServerOptions } from './options.js';
+import { Router } from './router.js';
+import type { Session } from './session.js';
+import type { SessionHost } from './session-host.js';
+import { emptyStats, type RelayStats } from './stats.js';
+
+/** A node as the relay sees it. */
+export interface NodeInfo {
+  nodeId: string;
+  remoteAddress: string;
+  connectedAt: number;
+}
+
+/** Events of a {@link RelayServer}. */
+export interface RelayServerEvents {
+  /** A node completed its hello and is routable. */
+  'node:up': (node: NodeInfo) => void;
+  /** A node left: `reason` says why (`undefined` for a clean hang-up). */
+  'node:down': (node: NodeInfo, reason: RelayError | undefined) => void;
+  /** A peer misbehaved (it is being closed), or the server itself failed. */
+  error: (error: RelayError, peer?: { remoteAddress: string; nodeId?: string }) => void;
+}
+
+/** The registry of nodes and everything that routes between them. */
+export class Hub implements SessionHost {
+  readonly stats: RelayStats = emptyStats();
+  readonly flusher = new Flusher();
+  readonly registry = new Map<string, Session>();
+  readonly sessions = new Set<Session>();
+  private readonly router: Router;
+  private readonly allClosedWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly options: ResolvedServerOptions,
+    private readonly events: EventEmitter<RelayServerEvents>,
+  ) {
+    this.router = new Router(this.registry, this.stats, options.maxOutboundBytes);
+  }
+
+  add(session: Session): void {
+    this.sessions.add(session);
+  }
+
+  register(session: Session): RelayError | undefined {
+    const existing = this.registry.get(session.key);
+    if (existing !== undefined) {
+      if (this.options.duplicateNode === 'reject') {
+        return new RelayError(ErrorCodes.DUPLICATE_NODE, `node id ${session.nodeId} is already connected`);
+      }
+      this.registry.delete(session.key);
+      existing.fail(new ReplacedError(`node id ${session.nodeId} connected again from ${session.remoteAddress}`));
+    } else if (this.registry.size >= this.options.maxNodes) {
+      return new RelayError(ErrorCodes.TOO_MANY_NODES, `the relay is at its limit of ${this.options.maxNodes} nodes`);
+    }
+    this.registry.set(session.key, session);
+    session.registered = true;
+    this.events.emit('node:up', info(session));
+    return undefined;
+  }
+
+  route(session: Session, payload: Buffer): void {
+    this.router.route(session, payload);
+  }
+
+  release(session: Session, reason: RelayError | undefined): void {
+    if (!session.registered) return;
+    session.registered = false;
+    if (this.registry.get(session.key) === session) this.registry.delete(session.key);
+    this.events.emit('node:down', info(session), reason);
+  }
+
+  closed(session: Session): void {
+    this.sessions.delete(session);
+    if (this.sessions.size === 0) for (const resolve of this.allClosedWaiters.splice(0)) resolve();
+  }
+
+  onSessionError(session: Session, error: RelayError): void {
+    this.events.emit('error', error, {
+      remoteAddress: session.remoteAddress,
+      ...(session.nodeId ? { nodeId: session.nodeId } : {}),
+    });
+  }
+
+  /** Pings idle nodes and closes the ones that have been silent too long. */
+  sweep(now: number): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    for (const session of this.registry.values()) {
+      if (now - session.lastReceived > heartbeatTimeoutMs) {
+        session.fail(new RelayError(ErrorCodes.HEARTBEAT, `no traffic from the node for ${now - session.lastReceived} ms`));
+      } else if (now - session.lastSent >= heartbeatIntervalMs) {
+        session.sendControl(encodeControl({ type: FrameType.PING }));
+      }
+    }
+  }
+
+  /** Resolves once every connection has closed. */
+  whenAllClosed(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.allClosedWaiters.push(resolve));
+  }
+
+  nodes(): NodeInfo[] {
+    return [...this.registry.values()].map(info);
+  }
+}
+
+function info(session: Session): NodeInfo {
+  return { nodeId: session.nodeId, remoteAddress: session.remoteAddress, connectedAt: session.connectedAt };
+}

@@ -1,0 +1,104 @@
+import { EventEmitter } from 'eventemitter3';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { ErrorCodes, RelayError } from '../errors.js';
+import { Hub, type NodeInfo, type RelayServerEvents } from './hub.js';
+import { resolveServerOptions, type RelayServerOptions, type ResolvedServerOptions } from './options.js';
+import { Session } from './session.js';
+import type { RelayStats } from './stats.js';
+
+/**
+ * The relay hub: nodes connect to it, and it passes each routed message to
+ * the nodes that hold its recipients, one frame per node.
+ *
+ * @example
+ * ```ts
+ * const server = new RelayServer({ host: '127.0.0.1', port: 0, secret });
+ * const { port } = await server.listen();
+ * server.on('node:up', (node) => console.log('up', node.nodeId));
+ * // ...
+ * await server.close();
+ * ```
+ */
+export class RelayServer extends EventEmitter<RelayServerEvents> {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedServerOptions;
+  private readonly hub: Hub;
+  private readonly server: Server;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RelayServerOptions = {}) {
+    super();
+    this.options = resolveServerOptions(options);
+    this.hub = new Hub(this.options, this);
+    this.server = createServer({ noDelay: true }, this.onConnection);
+    this.server.on('error', (err) => this.emit('error', new RelayError(ErrorCodes.CLOSED, err.message, { cause: err })));
+  }
+
+  /** Starts listening; resolves with the bound address (useful with port 0). */
+  listen(): Promise<AddressInfo> {
+    if (this.closing) return Promise.reject(new RelayError(ErrorCodes.CLOSED, 'the relay is closed'));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        this.heartbeat = setInterval(() => this.hub.sweep(Date.now()), this.sweepInterval());
+        this.heartbeat.unref();
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** The bound address, once listening. */
+  address(): AddressInfo | undefined {
+    return (this.server.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** A snapshot of the relay's counters. */
+  stats(): RelayStats {
+    let pending = 0;
+    for (const session of this.hub.sessions) if (!session.ready) pending++;
+    return { ...this.hub.stats, nodes: this.hub.registry.size, pendingConnections: pending };
+  }
+
+  /** The nodes connected now. */
+  nodes(): NodeInfo[] {
+    return this.hub.nodes();
+  }
+
+  /**
+   * Stops accepting connections, says goodbye to every node, flushes what is
+   * buffered for them, and resolves when every socket is closed (nodes that
+   * do not hang up within `closeTimeoutMs` are cut off).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of [...this.hub.sessions]) {
+      if (session.ready) session.goodbye(ErrorCodes.SHUTDOWN, 'the relay is shutting down');
+      else session.destroy(new RelayError(ErrorCodes.SHUTDOWN, 'the relay is shutting down'));
+    }
+    this.hub.flusher.run();
+    await Promise.all([stopped, this.hub.whenAllClosed()]);
+  }
+
+  private sweepInterval(): number {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    // Fine enough to detect a dead node within the timeout plus a little.
+    return Math.max(10, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs - heartbeatIntervalMs) / 2);
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.hub.add(new Session(socket, this.hub));
+  };
+}

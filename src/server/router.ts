@@ -1,0 +1,66 @@
+import { DEFAULT_COPY_THRESHOLD } from '../codec/frame-writer.js';
+import { FailureReason, RouteFlags, RouteSpans, scanRoute, writeDeliver, writeReport } from '../protocol/index.js';
+import type { Session } from './session.js';
+import type { RelayStats } from './stats.js';
+
+/**
+ * Routes ROUTE frames: one DELIVER per target host, carrying exactly that
+ * host's user list and the payload bytes as the sender wrote them. Nothing
+ * is decoded; small frames are copied into each target's outbound buffer and
+ * large payloads shared by reference. Every host that is not handed to a live
+ * node is reported back to the sender with its users.
+ */
+export class Router {
+  private readonly spans = new RouteSpans();
+  private outcomes = new Uint8Array(64);
+
+  constructor(
+    private readonly registry: ReadonlyMap<string, Session>,
+    private readonly stats: RelayStats,
+    private readonly maxOutboundBytes: number,
+  ) {}
+
+  route(sender: Session, p: Buffer): void {
+    const spans = this.spans;
+    scanRoute(p, spans);
+    const hostCount = spans.hostCount;
+    if (this.outcomes.length < hostCount) this.outcomes = new Uint8Array(hostCount);
+    const outcomes = this.outcomes;
+    const payloadStart = spans.payloadStart;
+    const payloadBytes = p.length - payloadStart;
+    const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart) : undefined;
+    const stats = this.stats;
+    let failed = 0;
+
+    for (let i = 0; i < hostCount; i++) {
+      const usersStart = spans.usersStart(i);
+      const usersEnd = spans.usersEnd(i);
+      const target = this.registry.get(p.toString('latin1', spans.hostStart(i), usersStart));
+      let outcome = 0;
+      if (target === undefined) {
+        outcome = FailureReason.OFFLINE;
+      } else if (target.outboundBytes > this.maxOutboundBytes) {
+        outcome = FailureReason.OVERFLOW;
+        stats.overflows++;
+      } else if (2 + sender.origin.length + (usersEnd - usersStart) + payloadBytes > target.maxFrameBytes) {
+        outcome = FailureReason.REFUSED;
+      } else {
+        writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, shared);
+        target.touch();
+        stats.deliveries++;
+      }
+      outcomes[i] = outcome;
+      if (outcome !== 0) {
+        failed++;
+        stats.usersOffline += p.readUInt32LE(usersStart);
+      }
+    }
+
+    stats.routes++;
+    const full = (spans.flags & RouteFlags.REPORT) !== 0;
+    if (full || failed > 0) {
+      writeReport(sender.writer, p, spans, outcomes, full);
+      sender.touch();
+    }
+  }
+}

@@ -1,0 +1,312 @@
+import type { Socket } from 'node:net';
+import { FrameDecoder } from '../codec/frame-decoder.js';
+import { FrameWriter } from '../codec/frame-writer.js';
+import { AuthError, ErrorCodes, ProtocolError, RelayError } from '../errors.js';
+import {
+  FrameType,
+  PROTOCOL_VERSION_MAX,
+  PROTOCOL_VERSION_MIN,
+  Features,
+  decodeControl,
+  encodeControl,
+  newNonce,
+  nodeProof,
+  proofsEqual,
+  relayProof,
+  type HelloFrame,
+} from '../protocol/index.js';
+import type { Flushable } from './flusher.js';
+import type { SessionHost } from './session-host.js';
+
+type State = 'hello' | 'challenged' | 'ready' | 'closing' | 'closed';
+
+/**
+ * One node's connection to the relay: its handshake, its inbound frames and
+ * its coalesced outbound buffer.
+ */
+export class Session implements Flushable {
+  /** The node id announced in hello, once known. */
+  nodeId = '';
+  /** The registry key: the node id's bytes read as latin1, so routing can look hosts up without decoding UTF-8. */
+  key = '';
+  /** The node id with its length byte, copied into every DELIVER this node originates. */
+  origin: Buffer = Buffer.alloc(0);
+  /** The largest frame the node accepts. */
+  maxFrameBytes = 0;
+  readonly writer = new FrameWriter();
+  dirty = false;
+  /** True while this session is in the hub's registry. */
+  registered = false;
+  lastReceived = Date.now();
+  lastSent = Date.now();
+  readonly remoteAddress: string;
+  readonly connectedAt = Date.now();
+
+  private state: State = 'hello';
+  private readonly decoder: FrameDecoder;
+  private hello: HelloFrame | undefined;
+  private challenge: Buffer | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private closeReason: RelayError | undefined;
+  private throttled = false;
+  private awaitingDrain = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: SessionHost,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.decoder = new FrameDecoder({ maxFrameBytes: host.options.maxFrameBytes });
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('error', () => {
+      // 'close' follows; the reason is the error the socket saw.
+    });
+    socket.on('close', this.onClose);
+    this.helloTimer = setTimeout(() => {
+      this.fail(new RelayError(ErrorCodes.TIMEOUT, `no hello within ${host.options.helloTimeoutMs} ms`));
+    }, host.options.helloTimeoutMs);
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Bytes waiting for this node, in our buffer and in the socket's. */
+  get outboundBytes(): number {
+    return this.writer.length + this.socket.writableLength;
+  }
+
+  /** Marks this session as having output for the next flush. */
+  touch(): void {
+    this.host.flusher.mark(this);
+  }
+
+  flush(): void {
+    if (this.writer.length === 0) return;
+    const frames = this.writer.frames;
+    const parts = this.writer.take();
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    let bytes = 0;
+    if (parts.length === 1) {
+      bytes = parts[0]!.length;
+      this.socket.write(parts[0]!);
+    } else {
+      this.socket.cork();
+      for (const part of parts) {
+        bytes += part.length;
+        this.socket.write(part);
+      }
+      this.socket.uncork();
+    }
+    this.lastSent = Date.now();
+    this.host.stats.framesOut += frames;
+    this.host.stats.bytesOut += bytes;
+    this.resumeWhenDrained();
+  }
+
+  /** Queues a control frame (already length-prefixed) and schedules a flush. */
+  sendControl(frame: Buffer): void {
+    this.writer.appendEncoded(frame);
+    this.touch();
+  }
+
+  /**
+   * Tells the node why it is being closed, flushes, and ends the connection.
+   * The socket is destroyed if the node does not hang up in time.
+   */
+  fail(err: RelayError): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.closeReason = err;
+    this.host.onSessionError(this, err);
+    this.sendControl(encodeControl({ type: FrameType.ERROR, code: err.code, message: err.message }));
+    this.end();
+  }
+
+  /** Says goodbye with a code and ends the connection. */
+  goodbye(code: string, message: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.closeReason = new RelayError(code, message);
+    this.sendControl(encodeControl({ type: FrameType.GOODBYE, code, message }));
+    this.end();
+  }
+
+  /** Cuts the connection at once. */
+  destroy(reason?: RelayError): void {
+    this.closeReason ??= reason;
+    this.socket.destroy();
+  }
+
+  private end(): void {
+    this.state = 'closing';
+    this.clearHelloTimer();
+    this.socket.off('data', this.onData);
+    this.socket.pause();
+    this.flush();
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), this.host.options.closeTimeoutMs);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+    this.host.release(this, this.closeReason);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.lastReceived = Date.now();
+    this.host.stats.bytesIn += chunk.length;
+    this.decoder.push(chunk);
+    try {
+      let frame: Buffer | undefined;
+      while ((frame = this.decoder.next()) !== undefined) {
+        this.host.stats.framesIn++;
+        this.onFrame(frame);
+        if (this.state === 'closing' || this.state === 'closed') return;
+      }
+      this.applyBackpressure();
+    } catch (err) {
+      this.host.stats.protocolErrors++;
+      this.fail(err instanceof RelayError ? err : new ProtocolError('malformed frame', { cause: err }));
+    }
+  };
+
+  /**
+   * A node that does not read its reports must not make the relay buffer
+   * them without bound: stop reading its frames until its socket drains.
+   */
+  private applyBackpressure(): void {
+    if (this.socket.writableLength + this.writer.length <= this.host.options.maxOutboundBytes) return;
+    if (!this.throttled) {
+      this.throttled = true;
+      this.socket.pause();
+    }
+    this.resumeWhenDrained();
+  }
+
+  private resumeWhenDrained(): void {
+    if (!this.throttled) return;
+    if (this.socket.writableNeedDrain) {
+      if (!this.awaitingDrain) {
+        this.awaitingDrain = true;
+        this.socket.once('drain', () => {
+          this.awaitingDrain = false;
+          this.resumeWhenDrained();
+        });
+      }
+    } else if (this.writer.length === 0) {
+      this.throttled = false;
+      if (this.state === 'ready') this.socket.resume();
+    }
+  }
+
+  private onFrame(payload: Buffer): void {
+    const type = payload[0];
+    if (this.state === 'ready') {
+      if (type === FrameType.ROUTE) this.host.route(this, payload);
+      else this.onReadyControl(payload);
+      return;
+    }
+    if (payload.length === 0) throw new ProtocolError('empty frame');
+    if (this.state === 'hello') {
+      if (type !== FrameType.HELLO) throw new ProtocolError('the first frame must be a hello');
+      this.onHello(decodeControl(payload) as HelloFrame);
+    } else if (this.state === 'challenged') {
+      if (type !== FrameType.AUTH) throw new ProtocolError('expected auth after challenge');
+      const frame = decodeControl(payload);
+      if (frame.type === FrameType.AUTH) this.onAuth(frame.proof);
+    }
+  }
+
+  private onHello(hello: HelloFrame): void {
+    const version = Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX);
+    if (version < Math.max(hello.minVersion, PROTOCOL_VERSION_MIN)) {
+      throw new RelayError(
+        ErrorCodes.VERSION,
+        `no common protocol version: node speaks ${hello.minVersion}-${hello.maxVersion}, relay ${PROTOCOL_VERSION_MIN}-${PROTOCOL_VERSION_MAX}`,
+      );
+    }
+    this.hello = hello;
+    this.nodeId = hello.nodeId;
+    if (this.host.options.secrets.length === 0) {
+      this.admit(version, undefined);
+      return;
+    }
+    this.challenge = newNonce();
+    this.state = 'challenged';
+    this.sendControl(encodeControl({ type: FrameType.CHALLENGE, version, nonce: this.challenge }));
+  }
+
+  private onAuth(proof: Buffer): void {
+    const hello = this.hello!;
+    const challenge = this.challenge!;
+    const secret = this.host.options.secrets.find((s) =>
+      proofsEqual(proof, nodeProof(s, challenge, hello.nonce, hello.nodeId)),
+    );
+    if (secret === undefined) {
+      this.host.stats.authFailures++;
+      this.fail(new AuthError('authentication failed: the proof does not match any secret'));
+      return;
+    }
+    this.admit(Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX), relayProof(secret, challenge, hello.nonce, hello.nodeId));
+  }
+
+  private admit(version: number, proof: Buffer | undefined): void {
+    const hello = this.hello!;
+    const id = Buffer.from(hello.nodeId, 'utf8');
+    this.key = id.toString('latin1');
+    this.origin = Buffer.concat([Buffer.of(id.length), id]);
+    this.maxFrameBytes = hello.maxFrameBytes;
+    const refusal = this.host.register(this);
+    if (refusal) {
+      this.fail(refusal);
+      return;
+    }
+    this.clearHelloTimer();
+    this.state = 'ready';
+    const options = this.host.options;
+    this.sendControl(
+      encodeControl({
+        type: FrameType.WELCOME,
+        version,
+        maxFrameBytes: options.maxFrameBytes,
+        heartbeatMs: options.heartbeatIntervalMs,
+        features: Features.FAILURE_NOTICES,
+        sessionId: newNonce(),
+        proof: proof ?? Buffer.alloc(0),
+      }),
+    );
+  }
+
+  private onReadyControl(payload: Buffer): void {
+    const frame = decodeControl(payload);
+    switch (frame.type) {
+      case FrameType.PING:
+        this.sendControl(encodeControl({ type: FrameType.PONG }));
+        return;
+      case FrameType.PONG:
+        return;
+      case FrameType.GOODBYE:
+        this.closeReason = new RelayError(frame.code || ErrorCodes.CLOSED, frame.message || 'node said goodbye');
+        this.end();
+        return;
+      case FrameType.ERROR:
+        this.closeReason = new RelayError(frame.code, frame.message);
+        this.end();
+        return;
+      default:
+        throw new ProtocolError(`frame type 0x${frame.type.toString(16)} is not valid after the handshake`);
+    }
+  }
+
+  private readonly onClose = (): void => {
+    this.state = 'closed';
+    this.clearHelloTimer();
+    this.host.release(this, this.closeReason);
+    this.host.closed(this);
+  };
+
+  private clearHelloTimer(): void {
+    if (this.helloTimer) {
+      clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
+    }
+  }
+}
