@@ -223,7 +223,9 @@ const FIXED_BYTES =
  * `users` (left out when absent or empty), `id`, `from`, `to`, `type`,
  * `contentType`, `time`, `content`; hosts sorted by the bytes of their UTF-8
  * form; each host's user ids in the given order; strings escaped as Go escapes
- * them. A lone surrogate in a string is written as U+FFFD.
+ * them. A lone surrogate in a string is written as U+FFFD. A host with no ids
+ * is written as `[]` (Go writes `null` for a nil list, which only a received
+ * `"host": null` produces; decoders read both as empty).
  *
  * Returns the JSON payload only, without a frame's length prefix.
  *

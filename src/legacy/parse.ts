@@ -53,6 +53,23 @@ const STR_ASCII = 0; // only bytes 0x20..0x7f, no escapes
 const STR_UTF8 = 1; // valid UTF-8 with non-ASCII, no escapes
 const STR_DECODE = 2; // escapes or invalid UTF-8: decode byte by byte
 
+// Buffer's own slice decoders skip the argument checks of toString(); fall
+// back to toString() on a runtime that lacks them.
+type Slicer = (this: Buffer, start: number, end: number) => string;
+const bufferProto = Buffer.prototype as unknown as { latin1Slice?: unknown; utf8Slice?: unknown };
+const latin1Slice: Slicer =
+  typeof bufferProto.latin1Slice === 'function'
+    ? (bufferProto.latin1Slice as Slicer)
+    : function (this: Buffer, start: number, end: number): string {
+        return this.toString('latin1', start, end);
+      };
+const utf8Slice: Slicer =
+  typeof bufferProto.utf8Slice === 'function'
+    ? (bufferProto.utf8Slice as Slicer)
+    : function (this: Buffer, start: number, end: number): string {
+        return this.toString('utf8', start, end);
+      };
+
 const NULL_BYTES = [0x6e, 0x75, 0x6c, 0x6c] as const;
 const TRUE_BYTES = [0x74, 0x72, 0x75, 0x65] as const;
 const FALSE_BYTES = [0x66, 0x61, 0x6c, 0x73, 0x65] as const;
@@ -63,7 +80,8 @@ const FALSE_BYTES = [0x66, 0x61, 0x6c, 0x73, 0x65] as const;
  *
  * Accepts what Go's `encoding/json.Unmarshal` accepts into the hub's struct:
  *
- * - the top level must be an object;
+ * - the top level must be an object (Go would also take a bare `null` as an
+ *   all-zero document; no sender writes one, so it is rejected here);
  * - known keys match exactly, or case-insensitively as Go matches them
  *   (`"ID"`, `"Users"`, `"CONTENTTYPE"`, `"uſers"` with a long s; after
  *   unescaping, so `"\u0069d"` is `id`); unknown keys are skipped whatever
@@ -300,9 +318,9 @@ class Parser {
   private decode(start: number, end: number): string {
     switch (this.strKind) {
       case STR_ASCII:
-        return this.b.toString('latin1', start, end);
+        return latin1Slice.call(this.b, start, end);
       case STR_UTF8:
-        return this.b.toString('utf8', start, end);
+        return utf8Slice.call(this.b, start, end);
       default:
         return this.decodeSlow(start, end);
     }
@@ -379,7 +397,7 @@ class Parser {
         i += len;
       }
     }
-    return out.toString('utf8', 0, w);
+    return utf8Slice.call(out, 0, w);
   }
 
   /** At an opening quote: reads an object key and returns its field id. */
@@ -545,7 +563,7 @@ class Parser {
       return '' + v;
     }
     if (len > 20) this.fail('number out of uint64 range');
-    const s = this.b.toString('latin1', start, end);
+    const s = latin1Slice.call(this.b, start, end);
     if (len === 20 && s > UINT64_MAX_DECIMAL) this.fail('number out of uint64 range');
     this.pos = end;
     return s;
