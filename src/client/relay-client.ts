@@ -228,6 +228,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       entry.frame = frame;
       this.queued.push(entry);
       this.queuedBytes += frame.length;
+      // A send made before connect() is bounded by its write-retry window too.
+      if (this.sweepTimer === undefined) this.startSweep();
     }
     return entry.promise as Promise<SendReport | void>;
   }
@@ -278,7 +280,11 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.state = 'ready';
     this.attempt = 0;
     this.relayMaxFrameBytes = maxFrameBytes;
-    this.heartbeatMs = heartbeatMs;
+    if (heartbeatMs !== this.heartbeatMs) {
+      this.heartbeatMs = heartbeatMs;
+      // The sweep also keeps the heartbeat: it must run several times per interval.
+      this.startSweep();
+    }
     this.flushQueued();
     this.emit('connect');
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
@@ -352,6 +358,11 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private onConnectionClose(reason: RelayError | undefined): void {
     const wasReady = this.state === 'ready';
     this.conn = undefined;
+    if (this.state === 'closing') {
+      // close() promised ERR_CLOSED for every send still pending when it gives up waiting.
+      this.finishClose();
+      return;
+    }
     this.rejectInflight(
       (cause) =>
         new ConnectionLostError('the connection to the relay dropped before the report arrived; the message may or may not have been delivered', {
@@ -361,10 +372,6 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     );
     this.requeueBatch();
 
-    if (this.state === 'closing') {
-      this.finishClose();
-      return;
-    }
     if (reason && FATAL.has(reason.code)) {
       this.fail(reason);
       return;
@@ -483,7 +490,9 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
 
   private startSweep(): void {
     const { writeRetryIntervalMs, reportTimeoutMs } = this.options;
-    const period = Math.max(10, Math.min(writeRetryIntervalMs, reportTimeoutMs, 1000) / 4);
+    const heartbeatMs = this.heartbeatMs > 0 ? this.heartbeatMs : Number.POSITIVE_INFINITY;
+    const period = Math.max(10, Math.min(writeRetryIntervalMs, reportTimeoutMs, heartbeatMs, 1000) / 4);
+    clearInterval(this.sweepTimer);
     this.sweepTimer = setInterval(this.sweep, period);
     this.sweepTimer.unref();
   }

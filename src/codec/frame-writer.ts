@@ -74,6 +74,12 @@ export class FrameWriter {
     return offset;
   }
 
+  /** Appends one frame with `payload` copied in (for payloads built elsewhere). */
+  appendFrame(payload: Uint8Array): void {
+    const off = this.reserve(payload.length);
+    this.buf.set(payload, off);
+  }
+
   /** Appends bytes that belong to the frame reserved last, without copying them. */
   appendReference(bytes: Buffer): void {
     this.sealSlab();

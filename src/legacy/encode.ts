@@ -28,6 +28,10 @@ export interface OfflineNoticeExtra {
   host: string;
   /** The user ids that were addressed on that host (canonical uint64 decimal strings). */
   users: readonly string[];
+  /** Why the host was not reached: `offline`, `overflow` or `refused`. */
+  reason?: string;
+  /** The id of the message that was not forwarded. */
+  messageId?: string;
 }
 
 /**
@@ -328,41 +332,34 @@ const OFFLINE_NOTICE = Buffer.from(
   `{"id":"","from":0,"to":0,"type":${LEGACY_TYPE_OFFLINE},"contentType":0,"time":"","content":"${LEGACY_OFFLINE_CONTENT}"}`,
   'utf8',
 );
-const OFFLINE_HOST_OPEN = ',"host":"';
-const OFFLINE_USERS_OPEN = '","offlineUsers":[';
-const OFFLINE_CLOSE = ']}';
-
 /**
  * The notice a Go hub sends back to a sender for each host in `users` that
  * has no connection:
  * `{"id":"","from":0,"to":0,"type":100,"contentType":0,"time":"","content":"客户端离线"}`.
  *
- * With `extra`, the same document with two more fields after `content`:
- * `"host":"<host>","offlineUsers":[<ids>]`, which a Go decoder ignores and
- * an imrelay client uses to tell which users were not reached.
+ * With `extra`, the same document with more fields after `content`, which a Go
+ * decoder ignores and an imrelay client reads to tell which users were not
+ * reached: `"host":"<host>","offlineUsers":[<ids>]`, then `"reason":"<why>"`
+ * and `"msgId":"<id of the message>"` when given.
  *
  * Throws a {@link RelayError} with code `ERR_MESSAGE` when `extra` holds a user
  * id that is not a canonical uint64 decimal string.
  */
 export function encodeOfflineNotice(extra?: OfflineNoticeExtra): Buffer {
-  const base = OFFLINE_NOTICE.length - 1; // without the closing brace
   if (extra === undefined) {
     const out = Buffer.allocUnsafe(OFFLINE_NOTICE.length);
     OFFLINE_NOTICE.copy(out, 0);
     return out;
   }
   if (typeof extra !== 'object' || extra === null) throw messageError('offline notice extra must be an object');
-  const host = checkString(extra.host, 'host');
-  const hostBytes = Buffer.byteLength(host, 'utf8');
-  const size =
-    base + OFFLINE_HOST_OPEN.length + hostBytes + OFFLINE_USERS_OPEN.length + idsLength(extra.users, undefined) + OFFLINE_CLOSE.length;
-  const buf = Buffer.allocUnsafe(size);
-  OFFLINE_NOTICE.copy(buf, 0, 0, base);
-  let o = base;
-  o = writeAscii(buf, o, OFFLINE_HOST_OPEN);
-  o = writeBody(buf, o, host, hostBytes);
-  o = writeAscii(buf, o, OFFLINE_USERS_OPEN);
-  o = writeIds(buf, o, extra.users);
-  o = writeAscii(buf, o, OFFLINE_CLOSE);
-  return buf;
+  idsLength(extra.users, undefined);
+  let tail = `,"host":${goString(checkString(extra.host, 'host'))},"offlineUsers":[${extra.users.join(',')}]`;
+  if (extra.reason !== undefined) tail += `,"reason":${goString(checkString(extra.reason, 'reason'))}`;
+  if (extra.messageId !== undefined) tail += `,"msgId":${goString(checkString(extra.messageId, 'messageId'))}`;
+  return Buffer.concat([OFFLINE_NOTICE.subarray(0, OFFLINE_NOTICE.length - 1), Buffer.from(`${tail}}`, 'utf8')]);
+}
+
+/** A quoted, escaped JSON string; `checkString` has already escaped `body`. */
+function goString(body: string): string {
+  return `"${wellFormed(body)}"`;
 }

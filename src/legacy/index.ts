@@ -15,3 +15,4 @@ export type { TransmitMap, TransmitMessage } from './transmit-map.js';
 export { LEGACY_MAX_NESTING_DEPTH, parseTransmitMap } from './parse.js';
 export { encodeOfflineNotice, encodeTransmitMap, isCanonicalUint64 } from './encode.js';
 export type { OfflineNoticeExtra, TransmitMapInput } from './encode.js';
+export { coerceMessage, messageFromJson, messageToJson } from './translate.js';

@@ -20,6 +20,8 @@ import type { SessionHost } from './session-host.js';
 
 type State = 'hello' | 'challenged' | 'ready' | 'closing' | 'closed';
 
+function discard(): void {}
+
 /**
  * One node's connection to the relay: its handshake, its inbound frames and
  * its coalesced outbound buffer.
@@ -141,7 +143,12 @@ export class Session implements Flushable {
     this.state = 'closing';
     this.clearHelloTimer();
     this.socket.off('data', this.onData);
-    this.socket.pause();
+    // Keep reading, and drop what arrives: a paused socket never sees the
+    // peer's hang-up (so it would linger until the close timeout), and unread
+    // bytes at close make the kernel reset the connection, losing the frame
+    // that says why it is being closed.
+    this.socket.on('data', discard);
+    this.socket.resume();
     this.flush();
     this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), this.host.options.closeTimeoutMs);
