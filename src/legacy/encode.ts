@@ -359,6 +359,20 @@ export function encodeOfflineNotice(extra?: OfflineNoticeExtra): Buffer {
   return Buffer.concat([OFFLINE_NOTICE.subarray(0, OFFLINE_NOTICE.length - 1), Buffer.from(`${tail}}`, 'utf8')]);
 }
 
+/**
+ * The notice a legacy node gets before the relay closes its connection for
+ * bad input: a type-100 document (which a Go node treats as "forwarding
+ * failed") whose `content` says what was wrong, plus an `error` field with
+ * the code.
+ */
+export function encodeLegacyError(code: string, message: string): Buffer {
+  return Buffer.from(
+    `{"id":"","from":0,"to":0,"type":${LEGACY_TYPE_OFFLINE},"contentType":0,"time":"",` +
+      `"content":${goString(checkString(message, 'message'))},"error":${goString(checkString(code, 'code'))}}`,
+    'utf8',
+  );
+}
+
 /** A quoted, escaped JSON string; `checkString` has already escaped `body`. */
 function goString(body: string): string {
   return `"${wellFormed(body)}"`;

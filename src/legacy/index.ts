@@ -13,6 +13,6 @@ export {
 } from './transmit-map.js';
 export type { TransmitMap, TransmitMessage } from './transmit-map.js';
 export { LEGACY_MAX_NESTING_DEPTH, parseTransmitMap } from './parse.js';
-export { encodeOfflineNotice, encodeTransmitMap, isCanonicalUint64 } from './encode.js';
+export { encodeLegacyError, encodeOfflineNotice, encodeTransmitMap, isCanonicalUint64 } from './encode.js';
 export type { OfflineNoticeExtra, TransmitMapInput } from './encode.js';
 export { coerceMessage, messageFromJson, messageToJson } from './translate.js';

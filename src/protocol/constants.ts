@@ -15,6 +15,10 @@ export const FrameType = {
   PONG: 0x89,
   ERROR: 0x8a,
   GOODBYE: 0x8b,
+  PRESENCE: 0x8c,
+  SEND_USERS: 0x8d,
+  LOCATE: 0x8e,
+  LOCATED: 0x8f,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -56,6 +60,8 @@ export const FailureReason = {
   OVERFLOW: 2,
   /** The node cannot accept this message (for example, not translatable to its dialect). */
   REFUSED: 3,
+  /** (SEND_USERS only) These users are online on no node; the entry's host is empty. */
+  NOWHERE: 4,
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
@@ -72,4 +78,6 @@ export const PROOF_BYTES = 32;
 export const Features = {
   /** Failure-only reports for ROUTEs sent without the REPORT flag. */
   FAILURE_NOTICES: 0x01,
+  /** The relay keeps presence: PRESENCE, SEND_USERS, LOCATE and LOCATED. */
+  PRESENCE: 0x02,
 } as const;

@@ -8,3 +8,4 @@ export * from './route.js';
 export * from './deliver.js';
 export * from './report.js';
 export { newNonce, nodeProof, relayProof, proofsEqual } from './auth.js';
+export * from './presence.js';

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCodes, RelayError, ReplacedError } from '../errors.js';
 import { FrameType, encodeControl } from '../protocol/index.js';
+import { routeLegacyDocument } from './legacy-routing.js';
+import { PresenceRouter } from './presence-router.js';
 import { Flusher } from './flusher.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Router } from './router.js';
@@ -10,7 +12,10 @@ import { emptyStats, type RelayStats } from './stats.js';
 
 /** A node as the relay sees it. */
 export interface NodeInfo {
+  /** The node id from its hello, or `ip:port` for a legacy node. */
   nodeId: string;
+  /** `binary` for imrelay nodes, `legacy` for Go transmit nodes. */
+  dialect: 'binary' | 'legacy';
   remoteAddress: string;
   connectedAt: number;
 }
@@ -32,6 +37,7 @@ export class Hub implements SessionHost {
   readonly registry = new Map<string, Session>();
   readonly sessions = new Set<Session>();
   private readonly router: Router;
+  readonly presence: PresenceRouter;
   private readonly allClosedWaiters: Array<() => void> = [];
 
   constructor(
@@ -39,13 +45,18 @@ export class Hub implements SessionHost {
     private readonly events: EventEmitter<RelayServerEvents>,
   ) {
     this.router = new Router(this.registry, this.stats, options.maxOutboundBytes);
+    this.presence = new PresenceRouter(this.registry, this.stats, options.maxOutboundBytes, options.presenceGraceMs);
+  }
+
+  get maxOutboundBytes(): number {
+    return this.options.maxOutboundBytes;
   }
 
   add(session: Session): void {
     this.sessions.add(session);
   }
 
-  register(session: Session): RelayError | undefined {
+  register(session: Session, announce: boolean): RelayError | undefined {
     const existing = this.registry.get(session.key);
     if (existing !== undefined) {
       if (this.options.duplicateNode === 'reject') {
@@ -58,18 +69,51 @@ export class Hub implements SessionHost {
     }
     this.registry.set(session.key, session);
     session.registered = true;
-    this.events.emit('node:up', info(session));
+    if (announce) this.announce(session);
     return undefined;
   }
 
-  route(session: Session, payload: Buffer): void {
-    this.router.route(session, payload);
+  announce(session: Session): void {
+    if (session.announced || !session.registered) return;
+    session.announced = true;
+    this.presence.nodeUp(session.key);
+    this.events.emit('node:up', info(session));
+  }
+
+  withdraw(session: Session): void {
+    session.registered = false;
+    if (this.registry.get(session.key) === session) this.registry.delete(session.key);
+  }
+
+  route(session: Session, payload: Buffer): boolean {
+    switch (payload[0]) {
+      case FrameType.ROUTE:
+        this.router.route(session, payload);
+        return true;
+      case FrameType.SEND_USERS:
+        this.presence.sendToUsers(session, payload);
+        return true;
+      case FrameType.PRESENCE:
+        this.presence.presence(session, payload);
+        return true;
+      case FrameType.LOCATE:
+        this.presence.locate(session, payload);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  routeLegacy(session: Session, payload: Buffer): void {
+    routeLegacyDocument(this, session, payload);
   }
 
   release(session: Session, reason: RelayError | undefined): void {
     if (!session.registered) return;
-    session.registered = false;
-    if (this.registry.get(session.key) === session) this.registry.delete(session.key);
+    this.withdraw(session);
+    if (!session.announced) return;
+    session.announced = false;
+    this.presence.nodeDown(session.key);
     this.events.emit('node:down', info(session), reason);
   }
 
@@ -89,6 +133,8 @@ export class Hub implements SessionHost {
   sweep(now: number): void {
     const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
     for (const session of this.registry.values()) {
+      // Legacy nodes know no ping; TCP keep-alive watches them instead.
+      if (session.dialect === 'legacy') continue;
       if (now - session.lastReceived > heartbeatTimeoutMs) {
         session.fail(new RelayError(ErrorCodes.HEARTBEAT, `no traffic from the node for ${now - session.lastReceived} ms`));
       } else if (now - session.lastSent >= heartbeatIntervalMs) {
@@ -109,5 +155,10 @@ export class Hub implements SessionHost {
 }
 
 function info(session: Session): NodeInfo {
-  return { nodeId: session.nodeId, remoteAddress: session.remoteAddress, connectedAt: session.connectedAt };
+  return {
+    nodeId: session.nodeId,
+    dialect: session.dialect,
+    remoteAddress: session.remoteAddress,
+    connectedAt: session.connectedAt,
+  };
 }

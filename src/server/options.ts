@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
 import { ErrorCodes, RelayError } from '../errors.js';
+import { legacyPolicy, type LegacyAcceptance, type LegacyPolicy } from './legacy-policy.js';
 
 /** Options of a {@link RelayServer}. Every field has a default. */
 export interface RelayServerOptions {
@@ -36,9 +37,24 @@ export interface RelayServerOptions {
   duplicateNode?: 'replace' | 'reject';
   /** How long `close()` waits for nodes to hang up before cutting them off. Default 2000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Which connections may be legacy Go `transmit` nodes (JSON dialect, no
+   * hello, keyed by their `ip:port`). Default: all when no secret is set, none
+   * when one is; `{ allow: ['10.0.0.0/24'] }` names them by address.
+   */
+  legacy?: LegacyAcceptance;
+  /**
+   * How long a node's users stay located on it after it drops, so a quick
+   * reconnect does not make them flicker offline. Default 5000 ms.
+   */
+  presenceGraceMs?: number;
 }
 
-export type ResolvedServerOptions = Required<Omit<RelayServerOptions, 'secret'>> & { secrets: Buffer[] };
+export type ResolvedServerOptions = Required<Omit<RelayServerOptions, 'secret' | 'legacy'>> & {
+  secrets: Buffer[];
+  /** Whether a connection from this address may be a legacy node. */
+  acceptsLegacy: LegacyPolicy;
+};
 
 export const SERVER_DEFAULTS = {
   host: '127.0.0.1',
@@ -50,6 +66,7 @@ export const SERVER_DEFAULTS = {
   maxNodes: 10_000,
   duplicateNode: 'replace',
   closeTimeoutMs: 2_000,
+  presenceGraceMs: 5_000,
 } as const;
 
 /** Fills in defaults and rejects inconsistent options in one place. */
@@ -66,8 +83,11 @@ export function resolveServerOptions(options: RelayServerOptions = {}): Resolved
     maxNodes: positive('maxNodes', options.maxNodes ?? SERVER_DEFAULTS.maxNodes),
     duplicateNode: options.duplicateNode ?? SERVER_DEFAULTS.duplicateNode,
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? SERVER_DEFAULTS.closeTimeoutMs),
+    presenceGraceMs: positive('presenceGraceMs', options.presenceGraceMs ?? SERVER_DEFAULTS.presenceGraceMs),
     secrets: toSecrets(options.secret),
+    acceptsLegacy: () => false,
   };
+  resolved.acceptsLegacy = legacyPolicy(options.legacy, resolved.secrets.length > 0);
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw invalid(`port must be an integer from 0 to 65535, got ${resolved.port}`);
   }

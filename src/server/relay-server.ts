@@ -79,6 +79,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.hub.presence.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of [...this.hub.sessions]) {
       if (session.ready) session.goodbye(ErrorCodes.SHUTDOWN, 'the relay is shutting down');

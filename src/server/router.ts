@@ -1,5 +1,6 @@
 import { DEFAULT_COPY_THRESHOLD } from '../codec/frame-writer.js';
 import { FailureReason, RouteFlags, RouteSpans, scanRoute, writeDeliver, writeReport } from '../protocol/index.js';
+import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
 
@@ -13,6 +14,7 @@ import type { RelayStats } from './stats.js';
 export class Router {
   private readonly spans = new RouteSpans();
   private outcomes = new Uint8Array(64);
+  private readonly translation = new LegacyTranslation();
 
   constructor(
     private readonly registry: ReadonlyMap<string, Session>,
@@ -31,6 +33,7 @@ export class Router {
     const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart) : undefined;
     const stats = this.stats;
     let failed = 0;
+    this.translation.reset();
 
     for (let i = 0; i < hostCount; i++) {
       const usersStart = spans.usersStart(i);
@@ -42,6 +45,9 @@ export class Router {
       } else if (target.outboundBytes > this.maxOutboundBytes) {
         outcome = FailureReason.OVERFLOW;
         stats.overflows++;
+      } else if (target.dialect === 'legacy') {
+        outcome = deliverRouteToLegacy(target, p, spans, i, this.translation);
+        if (outcome === 0) stats.deliveries++;
       } else if (2 + sender.origin.length + (usersEnd - usersStart) + payloadBytes > target.maxFrameBytes) {
         outcome = FailureReason.REFUSED;
       } else {

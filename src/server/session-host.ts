@@ -9,10 +9,19 @@ export interface SessionHost {
   readonly options: ResolvedServerOptions;
   readonly stats: RelayStats;
   readonly flusher: Flusher;
-  /** Adds a session that passed its handshake; returns an error to refuse it. */
-  register(session: Session): RelayError | undefined;
-  /** Routes one ROUTE frame from a ready session. */
-  route(session: Session, payload: Buffer): void;
+  /**
+   * Adds a session to the registry; returns an error to refuse it. `announce`
+   * false keeps a provisional legacy node quiet until it is confirmed.
+   */
+  register(session: Session, announce: boolean): RelayError | undefined;
+  /** Emits `node:up` for a provisional legacy node that turned out to be one. */
+  announce(session: Session): void;
+  /** Takes a provisional legacy node out of the registry silently: it said hello. */
+  withdraw(session: Session): void;
+  /** Handles a routing frame (ROUTE, PRESENCE, SEND_USERS, LOCATE) from a ready binary node; false for any other type. */
+  route(session: Session, payload: Buffer): boolean;
+  /** Routes a legacy JSON document from a legacy node. */
+  routeLegacy(session: Session, payload: Buffer): void;
   /**
    * Takes a session out of routing (idempotent): called as soon as it starts
    * closing, and again when its socket is closed.

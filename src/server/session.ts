@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { FrameDecoder } from '../codec/frame-decoder.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import { AuthError, ErrorCodes, ProtocolError, RelayError } from '../errors.js';
+import { encodeLegacyError } from '../legacy/index.js';
 import {
   FrameType,
   PROTOCOL_VERSION_MAX,
@@ -16,6 +17,7 @@ import {
   type HelloFrame,
 } from '../protocol/index.js';
 import type { Flushable } from './flusher.js';
+import { goAddress } from './go-address.js';
 import type { SessionHost } from './session-host.js';
 
 type State = 'hello' | 'challenged' | 'ready' | 'closing' | 'closed';
@@ -39,6 +41,10 @@ export class Session implements Flushable {
   dirty = false;
   /** True while this session is in the hub's registry. */
   registered = false;
+  /** True once `node:up` was emitted for it (a provisional legacy node is registered but not yet announced). */
+  announced = false;
+  /** `legacy` for a Go transmit node: JSON documents, keyed by its `ip:port`. */
+  dialect: 'binary' | 'legacy' = 'binary';
   lastReceived = Date.now();
   lastSent = Date.now();
   readonly remoteAddress: string;
@@ -65,9 +71,50 @@ export class Session implements Flushable {
       // 'close' follows; the reason is the error the socket saw.
     });
     socket.on('close', this.onClose);
-    this.helloTimer = setTimeout(() => {
-      this.fail(new RelayError(ErrorCodes.TIMEOUT, `no hello within ${host.options.helloTimeoutMs} ms`));
-    }, host.options.helloTimeoutMs);
+    this.helloTimer = setTimeout(this.onHelloTimeout, host.options.helloTimeoutMs);
+    if (host.options.acceptsLegacy(socket.remoteAddress)) this.becomeProvisionalLegacy();
+  }
+
+  /**
+   * A Go node never says hello, and one that only receives may never write,
+   * so a connection that may be legacy is routable under its `ip:port` from
+   * the start, as a Go hub keys it. Its first frame settles what it is.
+   */
+  private becomeProvisionalLegacy(): void {
+    this.dialect = 'legacy';
+    this.nodeId = goAddress(this.socket.remoteAddress, this.socket.remotePort);
+    this.setIdentity(this.nodeId, this.host.options.maxFrameBytes);
+    // Legacy nodes know no ping: let TCP notice dead peers.
+    this.socket.setKeepAlive(true, this.host.options.heartbeatIntervalMs);
+    // Refused for now (say, at maxNodes): it may yet say hello and replace
+    // someone; confirmLegacy tries again and reports the refusal.
+    this.host.register(this, false);
+  }
+
+  private readonly onHelloTimeout = (): void => {
+    this.helloTimer = undefined;
+    if (this.dialect === 'legacy') this.confirmLegacy();
+    else this.fail(new RelayError(ErrorCodes.TIMEOUT, `no hello within ${this.host.options.helloTimeoutMs} ms`));
+  };
+
+  /** Returns false when the relay refuses the node (it is being closed). */
+  private confirmLegacy(): boolean {
+    this.clearHelloTimer();
+    const refusal = this.registered ? undefined : this.host.register(this, false);
+    if (refusal) {
+      this.fail(refusal);
+      return false;
+    }
+    this.state = 'ready';
+    this.host.announce(this);
+    return true;
+  }
+
+  private setIdentity(nodeId: string, maxFrameBytes: number): void {
+    const id = Buffer.from(nodeId, 'utf8');
+    this.key = id.toString('latin1');
+    this.origin = Buffer.concat([Buffer.of(id.length), id]);
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   get ready(): boolean {
@@ -121,7 +168,8 @@ export class Session implements Flushable {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.closeReason = err;
     this.host.onSessionError(this, err);
-    this.sendControl(encodeControl({ type: FrameType.ERROR, code: err.code, message: err.message }));
+    if (this.dialect === 'legacy') this.writer.appendFrame(encodeLegacyError(err.code, err.message));
+    else this.writer.appendEncoded(encodeControl({ type: FrameType.ERROR, code: err.code, message: err.message }));
     this.end();
   }
 
@@ -129,7 +177,8 @@ export class Session implements Flushable {
   goodbye(code: string, message: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.closeReason = new RelayError(code, message);
-    this.sendControl(encodeControl({ type: FrameType.GOODBYE, code, message }));
+    // A Go node could not parse a GOODBYE: it just sees the connection close.
+    if (this.dialect === 'binary') this.writer.appendEncoded(encodeControl({ type: FrameType.GOODBYE, code, message }));
     this.end();
   }
 
@@ -205,14 +254,22 @@ export class Session implements Flushable {
   }
 
   private onFrame(payload: Buffer): void {
-    const type = payload[0];
     if (this.state === 'ready') {
-      if (type === FrameType.ROUTE) this.host.route(this, payload);
-      else this.onReadyControl(payload);
+      if (this.dialect === 'legacy') this.host.routeLegacy(this, payload);
+      else if (!this.host.route(this, payload)) this.onReadyControl(payload);
       return;
     }
     if (payload.length === 0) throw new ProtocolError('empty frame');
+    const type = payload[0];
     if (this.state === 'hello') {
+      if (this.dialect === 'legacy') {
+        if (type !== FrameType.HELLO) {
+          if (this.confirmLegacy()) this.host.routeLegacy(this, payload);
+          return;
+        }
+        this.host.withdraw(this);
+        this.dialect = 'binary';
+      }
       if (type !== FrameType.HELLO) throw new ProtocolError('the first frame must be a hello');
       this.onHello(decodeControl(payload) as HelloFrame);
     } else if (this.state === 'challenged') {
@@ -257,11 +314,8 @@ export class Session implements Flushable {
 
   private admit(version: number, proof: Buffer | undefined): void {
     const hello = this.hello!;
-    const id = Buffer.from(hello.nodeId, 'utf8');
-    this.key = id.toString('latin1');
-    this.origin = Buffer.concat([Buffer.of(id.length), id]);
-    this.maxFrameBytes = hello.maxFrameBytes;
-    const refusal = this.host.register(this);
+    this.setIdentity(hello.nodeId, hello.maxFrameBytes);
+    const refusal = this.host.register(this, true);
     if (refusal) {
       this.fail(refusal);
       return;
@@ -275,7 +329,7 @@ export class Session implements Flushable {
         version,
         maxFrameBytes: options.maxFrameBytes,
         heartbeatMs: options.heartbeatIntervalMs,
-        features: Features.FAILURE_NOTICES,
+        features: Features.FAILURE_NOTICES | Features.PRESENCE,
         sessionId: newNonce(),
         proof: proof ?? Buffer.alloc(0),
       }),

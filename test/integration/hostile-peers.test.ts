@@ -54,7 +54,8 @@ class Traffic {
 }
 
 async function relayWithTraffic(): Promise<{ server: RelayServer; port: number; traffic: Traffic; errors: EventLog<[RelayError]> }> {
-  const { server, port, url } = await startServer({ helloTimeoutMs: HELLO_TIMEOUT_MS });
+  // Binary-only: with legacy acceptance on, a connection that sends no hello is a legacy node.
+  const { server, port, url } = await startServer({ helloTimeoutMs: HELLO_TIMEOUT_MS, legacy: false });
   const errors = new EventLog<[RelayError]>(server, 'error');
   const a = await connectClient(url, 'a');
   const b = collect(await connectClient(url, 'b'));

@@ -1,0 +1,183 @@
+import type { FrameWriter } from '../codec/frame-writer.js';
+import { PresenceTable } from '../presence/presence-table.js';
+import {
+  FailureReason,
+  FrameType,
+  PAYLOAD_KIND_MASK,
+  PresenceOp,
+  RouteFlags,
+  decodeLocate,
+  decodePresence,
+  encodeLocated,
+  encodeReport,
+  scanSendUsers,
+  type FailedHost,
+} from '../protocol/index.js';
+import type { Session } from './session.js';
+import type { RelayStats } from './stats.js';
+
+/**
+ * Presence kept by the relay: which nodes hold each user, fed by the nodes'
+ * PRESENCE frames, and routing by user id (SEND_USERS) and LOCATE on top of it.
+ *
+ * When a node drops, its users stay located there for a grace period, so a
+ * quick reconnect does not make them flicker offline; the reconnected node
+ * re-announces its users (RESET). If it does not come back in time, its users
+ * are forgotten: presence never goes stale because a node crashed.
+ */
+export class PresenceRouter {
+  readonly table = new PresenceTable();
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly registry: ReadonlyMap<string, Session>,
+    private readonly stats: RelayStats,
+    private readonly maxOutboundBytes: number,
+    private readonly graceMs: number,
+  ) {}
+
+  /** Applies a PRESENCE frame from `node`. */
+  presence(node: Session, p: Buffer): void {
+    const { op, usersStart } = decodePresence(p);
+    const users = userKeys(p, usersStart);
+    if (op === PresenceOp.RESET) this.table.reset(node.key, users);
+    else if (op === PresenceOp.ONLINE) for (const user of users) this.table.online(node.key, user);
+    else for (const user of users) this.table.offline(node.key, user);
+  }
+
+  /** A node (re)joined: its users, if any are still held, are its again. */
+  nodeUp(key: string): void {
+    const timer = this.graceTimers.get(key);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.graceTimers.delete(key);
+    }
+  }
+
+  /** A node left: forget its users unless it comes back within the grace period. */
+  nodeDown(key: string): void {
+    if (this.table.usersOf(key) === undefined || this.graceTimers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(key);
+      if (!this.registry.has(key)) this.table.dropNode(key);
+    }, this.graceMs);
+    timer.unref();
+    this.graceTimers.set(key, timer);
+  }
+
+  /** Stops every grace timer (the relay is closing). */
+  close(): void {
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
+  }
+
+  /**
+   * Routes a SEND_USERS frame: each user's nodes get one DELIVER per node
+   * with that node's users; users online nowhere, and users on nodes that are
+   * down or too far behind, come back in the report.
+   */
+  sendToUsers(sender: Session, p: Buffer): void {
+    const spans = scanSendUsers(p);
+    const byNode = new Map<string, number[]>();
+    const nowhere: string[] = [];
+    forEachUser(p, spans.usersStart, (start, end) => {
+      const nodes = this.table.nodesOf(p.toString('latin1', start, end));
+      if (nodes === undefined) nowhere.push(p.toString('utf8', start, end));
+      else if (typeof nodes === 'string') addTo(byNode, nodes, start - 1);
+      else for (const node of nodes) addTo(byNode, node, start - 1);
+    });
+
+    const delivered: string[] = [];
+    const failed: FailedHost[] = [];
+    const payloadBytes = p.length - spans.payloadStart;
+    for (const [nodeKey, idStarts] of byNode) {
+      const target = this.registry.get(nodeKey);
+      const reason =
+        target === undefined
+          ? FailureReason.OFFLINE
+          : target.outboundBytes > this.maxOutboundBytes
+            ? FailureReason.OVERFLOW
+            : 0;
+      const host = Buffer.from(nodeKey, 'latin1').toString('utf8');
+      if (reason !== 0 || target === undefined) {
+        if (reason === FailureReason.OVERFLOW) this.stats.overflows++;
+        failed.push({ host, reason: reason as FailureReason, users: idStarts.map((s) => p.toString('utf8', s + 1, s + 1 + p[s]!)) });
+        this.stats.usersOffline += idStarts.length;
+        continue;
+      }
+      writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
+      target.touch();
+      this.stats.deliveries++;
+      delivered.push(host);
+    }
+    if (nowhere.length > 0) {
+      failed.push({ host: '', reason: FailureReason.NOWHERE, users: nowhere });
+      this.stats.usersOffline += nowhere.length;
+    }
+    this.stats.routes++;
+    const full = (spans.flags & RouteFlags.REPORT) !== 0;
+    if (full || failed.length > 0) {
+      sender.writer.appendFrame(encodeReport({ seq: spans.seq, full, delivered, failed }));
+      sender.touch();
+    }
+  }
+
+  /** Answers a LOCATE frame with the nodes of each user asked about. */
+  locate(sender: Session, p: Buffer): void {
+    const { seq, users } = decodeLocate(p);
+    const located = users.map((user) => {
+      const nodes = this.table.nodesOf(Buffer.from(user, 'utf8').toString('latin1'));
+      const list = nodes === undefined ? [] : typeof nodes === 'string' ? [nodes] : nodes;
+      return [user, list.map((key) => Buffer.from(key, 'latin1').toString('utf8'))] as const;
+    });
+    sender.writer.appendFrame(encodeLocated(seq, located));
+    sender.touch();
+  }
+}
+
+function userKeys(p: Buffer, usersStart: number): string[] {
+  const keys: string[] = [];
+  forEachUser(p, usersStart, (start, end) => keys.push(p.toString('latin1', start, end)));
+  return keys;
+}
+
+/** Calls `fn` with the byte range of each id in a validated user list. */
+function forEachUser(p: Buffer, usersStart: number, fn: (start: number, end: number) => void): void {
+  const count = p.readUInt32LE(usersStart);
+  let pos = usersStart + 4;
+  for (let i = 0; i < count; i++) {
+    const end = pos + 1 + p[pos]!;
+    fn(pos + 1, end);
+    pos = end;
+  }
+}
+
+function addTo(map: Map<string, number[]>, key: string, idStart: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [idStart]);
+  else list.push(idStart);
+}
+
+/** A DELIVER whose user list is gathered from ids scattered in the frame (each at its length byte). */
+function writeDeliverFromIds(
+  writer: FrameWriter,
+  origin: Buffer,
+  flags: number,
+  p: Buffer,
+  idStarts: readonly number[],
+  payloadStart: number,
+  payloadBytes: number,
+): void {
+  let idBytes = 0;
+  for (const s of idStarts) idBytes += 1 + p[s]!;
+  const total = 2 + origin.length + 4 + idBytes + payloadBytes;
+  const off = writer.reserve(total);
+  const buf = writer.buf;
+  buf[off] = FrameType.DELIVER;
+  buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+  let pos = off + 2 + origin.copy(buf, off + 2);
+  buf.writeUInt32LE(idStarts.length, pos);
+  pos += 4;
+  for (const s of idStarts) pos += p.copy(buf, pos, s, s + 1 + p[s]!);
+  p.copy(buf, pos, payloadStart);
+}
