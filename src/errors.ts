@@ -42,6 +42,8 @@ export const ErrorCodes = {
   CONSUMER_BUSY: 'ERR_CONSUMER_BUSY',
   /** The relay is shutting down. */
   SHUTDOWN: 'ERR_SHUTDOWN',
+  /** The operation is not available in this dialect or transport. */
+  UNSUPPORTED: 'ERR_UNSUPPORTED',
 } as const;
 
 /** One of the values of {@link ErrorCodes}. */

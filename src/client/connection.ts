@@ -14,19 +14,25 @@ import {
   relayProof,
   type WelcomeFrame,
 } from '../protocol/index.js';
+import { goAddress } from '../legacy/go-address.js';
 import type { Endpoint } from './url.js';
+
+// Frames the client itself handles; the connection answers the rest.
+const RELAYED = new Set<number>([FrameType.DELIVER, FrameType.REPORT, FrameType.LOCATED]);
 
 /** What a {@link Connection} reports to the client that owns it. */
 export interface ConnectionEvents {
-  /** The relay welcomed the node. */
-  onReady(welcome: WelcomeFrame): void;
-  /** A DELIVER or REPORT payload. */
+  /** The relay welcomed the node (a legacy hub: the TCP connection is up). */
+  onReady(terms: { maxFrameBytes: number; heartbeatMs: number }): void;
+  /** A DELIVER, REPORT or LOCATED payload, or any legacy document. */
   onFrame(payload: Buffer): void;
   /** The connection is gone; `error` is why (undefined for a clean close we asked for). */
   onClose(error: RelayError | undefined): void;
 }
 
 export interface ConnectionOptions {
+  /** `legacy` speaks to a Go transmit hub: no handshake, JSON documents, no heartbeats. */
+  dialect: 'binary' | 'legacy';
   endpoint: Endpoint;
   nodeId: string;
   secret: Buffer | undefined;
@@ -111,7 +117,9 @@ export class Connection {
   /** Says goodbye and half-closes; frames still arriving (reports) are handled until the relay hangs up. */
   end(): void {
     if (this.closed) return;
-    if (this.ready) this.write([encodeControl({ type: FrameType.GOODBYE, code: ErrorCodes.CLOSED, message: 'node closing' })]);
+    if (this.ready && this.options.dialect === 'binary') {
+      this.write([encodeControl({ type: FrameType.GOODBYE, code: ErrorCodes.CLOSED, message: 'node closing' })]);
+    }
     this.socket.end();
   }
 
@@ -120,7 +128,20 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /** This end's address as `ip:port`, as a Go hub keys this node. */
+  get localAddress(): string {
+    return goAddress(this.socket.localAddress, this.socket.localPort);
+  }
+
   private readonly onConnect = (): void => {
+    if (this.options.dialect === 'legacy') {
+      // A Go hub registers a node the moment it connects: nothing to say first.
+      clearTimeout(this.connectTimer);
+      this.socket.setKeepAlive(true, 10_000);
+      this.ready = true;
+      this.events.onReady({ maxFrameBytes: this.options.maxFrameBytes, heartbeatMs: 0 });
+      return;
+    }
     this.write([
       encodeControl({
         type: FrameType.HELLO,
@@ -146,7 +167,7 @@ export class Connection {
       while (!this.paused && !this.closed && (frame = this.decoder.next()) !== undefined) {
         if (frame.length === 0) throw new ProtocolError('empty frame from the relay');
         const type = frame[0];
-        if (this.ready && (type === FrameType.DELIVER || type === FrameType.REPORT)) this.events.onFrame(frame);
+        if (this.options.dialect === 'legacy' || (this.ready && RELAYED.has(type!))) this.events.onFrame(frame);
         else this.onControl(frame);
       }
     } catch (err) {
@@ -175,7 +196,7 @@ export class Connection {
         clearTimeout(this.connectTimer);
         this.ready = true;
         this.welcome = frame;
-        this.events.onReady(frame);
+        this.events.onReady({ maxFrameBytes: frame.maxFrameBytes, heartbeatMs: frame.heartbeatMs });
         return;
       case FrameType.PING:
         this.write([encodeControl({ type: FrameType.PONG })]);

@@ -22,8 +22,16 @@ export interface WriteRetryOptions {
 export interface RelayClientOptions {
   /** The relay, as `tcp://host:port`. */
   url: string;
-  /** This node's id: the host key other nodes use to route to it (1-255 UTF-8 bytes). */
-  nodeId: string;
+  /**
+   * This node's id: the host key other nodes use to route to it (1-255 UTF-8
+   * bytes). Not used in the legacy dialect, where the id is this end's `ip:port`.
+   */
+  nodeId?: string;
+  /**
+   * `binary` (default): the imrelay protocol. `legacy`: the JSON dialect of Go
+   * `transmit` hubs, to use an existing Go hub during a migration.
+   */
+  dialect?: 'binary' | 'legacy';
   /** The relay's shared secret, when it has one. */
   secret?: string | Buffer;
   /** Backoff between reconnection attempts; `false` never reconnects. */
@@ -51,6 +59,7 @@ export interface RelayClientOptions {
 }
 
 export interface ResolvedClientOptions {
+  dialect: 'binary' | 'legacy';
   endpoint: Endpoint;
   nodeId: string;
   secret: Buffer | undefined;
@@ -83,8 +92,10 @@ export const CLIENT_DEFAULTS = {
 /** Fills in defaults and rejects bad options in one place. */
 export function resolveClientOptions(options: RelayClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options are required');
-  const nodeId = options.nodeId;
-  if (typeof nodeId !== 'string' || nodeId.length === 0 || Buffer.byteLength(nodeId) > MAX_ID_BYTES) {
+  const dialect = options.dialect ?? 'binary';
+  if (dialect !== 'binary' && dialect !== 'legacy') throw invalid(`dialect must be 'binary' or 'legacy', got ${String(dialect)}`);
+  const nodeId = options.nodeId ?? '';
+  if (dialect === 'binary' && (typeof nodeId !== 'string' || nodeId.length === 0 || Buffer.byteLength(nodeId) > MAX_ID_BYTES)) {
     throw invalid(`nodeId must be a string of 1 to ${MAX_ID_BYTES} UTF-8 bytes`);
   }
   const attempts = options.writeRetry?.attempts ?? CLIENT_DEFAULTS.writeRetryAttempts;
@@ -93,6 +104,7 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
   const retryStrategy =
     options.retryStrategy ?? (options.reconnect === false ? () => null : exponentialBackoff(options.reconnect ?? {}));
   return {
+    dialect,
     endpoint: parseRelayUrl(options.url),
     nodeId,
     secret: options.secret === undefined ? undefined : Buffer.isBuffer(options.secret) ? options.secret : Buffer.from(options.secret),

@@ -1,10 +1,12 @@
 import type { RelayError } from '../errors.js';
-import type { SendReport } from './report.js';
+
+/** What a relay's answer to a send is turned into. */
+export type ReplyKind = 'hosts' | 'users' | 'none';
 
 /** One send between `send()` and its outcome. */
 export class PendingSend {
-  readonly promise: Promise<SendReport | undefined>;
-  resolve!: (report: SendReport | undefined) => void;
+  readonly promise: Promise<unknown>;
+  resolve!: (value: unknown) => void;
   reject!: (error: RelayError) => void;
   /** The encoded frame, kept only while the send waits for a connection. */
   frame: Buffer | undefined;
@@ -13,7 +15,8 @@ export class PendingSend {
 
   constructor(
     readonly seq: number,
-    readonly wantsReport: boolean,
+    /** `hosts` for `send`, `users` for `sendToUsers`, `none` for a send that resolves once written. */
+    readonly reply: ReplyKind,
     /** The last moment it may still be written (write retry). */
     readonly deadline: number,
   ) {

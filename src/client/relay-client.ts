@@ -1,38 +1,32 @@
 import { EventEmitter } from 'eventemitter3';
-import { FrameWriter } from '../codec/frame-writer.js';
-import { FRAME_HEADER_BYTES } from '../codec/constants.js';
-import {
-  BufferFullError,
-  ClosedError,
-  ConnectionLostError,
-  ErrorCodes,
-  FrameTooLargeError,
-  RelayError,
-  SendFailedError,
-  TimeoutError,
-} from '../errors.js';
+import { ClosedError, ConnectionLostError, ErrorCodes, RelayError, SendFailedError, TimeoutError } from '../errors.js';
 import {
   FrameType,
-  PAYLOAD_KIND_SHIFT,
-  RouteFlags,
+  PresenceOp,
   Scratch,
   decodeDeliver,
+  decodeLocated,
   decodeReport,
-  encodeRouteHeader,
-  routeHostCount,
-  writeRouteFrame,
+  encodeLocate,
+  encodePresence,
+  userIdToString,
   type RouteTable,
+  type UserId,
 } from '../protocol/index.js';
 import { Connection } from './connection.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { Fifo } from './fifo.js';
+import { readLegacyFrame, writeLegacySend } from './legacy-wire.js';
 import { resolveClientOptions, type RelayClientOptions, type ResolvedClientOptions } from './options.js';
-import { PendingSend } from './pending-send.js';
-import { toOfflineNotice, toSendReport, type OfflineNotice, type SendReport } from './report.js';
-import { decodeMessage, encodeMessage } from './serializer.js';
+import { PendingSend, type ReplyKind } from './pending-send.js';
+import { toOfflineNotice, toSendReport, toUsersReport, type OfflineNotice, type SendReport, type UsersReport } from './report.js';
+import { SendLedger } from './send-ledger.js';
+import { writeRouteSend, writeUsersSend } from './send-encoding.js';
+import { decodeMessage } from './serializer.js';
 
 /** A message for users on this node. */
 export interface Delivery<M = unknown> {
-  /** The node id of the sender. */
+  /** The node id of the sender (empty in the legacy dialect, whose hubs do not say). */
   from: string;
   /** The users on this node to hand the message to. */
   users: string[];
@@ -56,7 +50,7 @@ export interface RelayClientEvents {
   disconnect: (reason: RelayError | undefined) => void;
   /** A reconnection attempt is scheduled. */
   reconnecting: (info: { attempt: number; delayMs: number; reason: RelayError | undefined }) => void;
-  /** Users of a `{ report: false }` send that no node took. */
+  /** Users of a `{ report: false }` send that no node took, or a legacy hub's offline notice. */
   offline: (notice: OfflineNotice) => void;
   /** Something went wrong; a fatal error also ends the delivery loop. */
   error: (error: RelayError) => void;
@@ -66,6 +60,13 @@ type State = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed' | 'failed';
 
 // Errors after which reconnecting cannot help.
 const FATAL = new Set<string>([ErrorCodes.AUTH, ErrorCodes.REPLACED, ErrorCodes.VERSION]);
+
+interface Locating {
+  seq: number;
+  sentAt: number;
+  resolve: (located: Map<string, string[]>) => void;
+  reject: (error: RelayError) => void;
+}
 
 /**
  * A node's link to the relay: sends messages to users on other nodes and
@@ -84,6 +85,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   readonly options: ResolvedClientOptions;
   private state: State = 'idle';
   private conn: Connection | undefined;
+  private localAddress = '';
   private attempt = 0;
   private lastError: RelayError | undefined;
   private failure: RelayError | undefined;
@@ -91,35 +93,34 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private sweepTimer: NodeJS.Timeout | undefined;
   private connectWaiters: Array<{ resolve: () => void; reject: (e: RelayError) => void }> = [];
   private closePromise: Promise<void> | undefined;
+  private onClosed: (() => void) | undefined;
   private heartbeatMs = 0;
   private relayMaxFrameBytes: number;
-
   private seq = 0;
   private readonly scratch = new Scratch();
-  /** Frames encoded for the live connection, flushed once per turn of the event loop. */
-  private readonly writer = new FrameWriter();
-  private batch: PendingSend[] = [];
+  private readonly ledger: SendLedger;
   private flushScheduled = false;
-  /** Sends waiting for a connection, each with its own encoded frame. */
-  private readonly spare = new FrameWriter(16 * 1024);
-  private queued: PendingSend[] = [];
-  private queuedBytes = 0;
-  /** Sends written and waiting for their report, in the order reports come back. */
-  private inflight: PendingSend[] = [];
-  private inflightHead = 0;
   private readonly inbox: DeliveryQueue<Delivery<M>>;
-  private onClosed: (() => void) | undefined;
+  /** The users this node announced as online, re-announced after every reconnect. */
+  private readonly presence = new Set<string>();
+  private presenceUsed = false;
+  private readonly locating = new Fifo<Locating>();
 
   constructor(options: RelayClientOptions) {
     super();
     this.options = resolveClientOptions(options);
     this.relayMaxFrameBytes = this.options.maxFrameBytes;
+    this.ledger = new SendLedger(this.options);
     this.inbox = new DeliveryQueue(this.options.deliveryHighWaterMark, () => this.conn?.resume());
   }
 
-  /** This node's id. */
+  /**
+   * This node's id: the option given, or in the legacy dialect this end's
+   * `ip:port` (empty until connected), which is what the IM server stores as
+   * its connector id in presence.
+   */
   get nodeId(): string {
-    return this.options.nodeId;
+    return this.options.dialect === 'legacy' ? this.localAddress : this.options.nodeId;
   }
 
   /** True while welcomed by the relay. */
@@ -156,13 +157,66 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
    * `ERR_CONNECTION_LOST` when the connection dropped after the write and
    * before the report (the outcome is unknown), `ERR_TIMEOUT` when no report
    * came in time, and `ERR_CLOSED` when the client is closed.
+   *
+   * In the legacy dialect there are no reports: the send resolves once written
+   * with `{ delivered: [], offline: {}, unconfirmed: true }`, and the hub's
+   * offline notices arrive as `offline` events.
    */
   send(usersByHost: RouteTable, message: M, options?: SendOptions & { report?: true }): Promise<SendReport>;
   send(usersByHost: RouteTable, message: M, options: SendOptions & { report: false }): Promise<void>;
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void>;
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void> {
+    const wantsReport = options?.report !== false;
+    return this.request(wantsReport ? 'hosts' : 'none', (writer, seq) => {
+      if (this.options.dialect === 'legacy') {
+        return writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) > 0;
+      }
+      return writeRouteSend(writer, this.scratch, seq, wantsReport, usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
+    }) as Promise<SendReport | void>;
+  }
+
+  /**
+   * Sends `message` to users wherever they are online, by the relay's
+   * presence: each node holding one of them gets one frame with its users.
+   * Resolves with the nodes reached and the users online nowhere (store their
+   * messages offline). Settles like {@link send}.
+   */
+  sendToUsers(userIds: readonly UserId[], message: M, options?: SendOptions & { report?: true }): Promise<UsersReport>;
+  sendToUsers(userIds: readonly UserId[], message: M, options: SendOptions & { report: false }): Promise<void>;
+  sendToUsers(userIds: readonly UserId[], message: M, options?: SendOptions): Promise<UsersReport | void> {
+    const wantsReport = options?.report !== false;
+    return this.request(wantsReport ? 'users' : 'none', (writer, seq) => {
+      this.requireBinary('sendToUsers');
+      return writeUsersSend(writer, this.scratch, seq, wantsReport, userIds, message, this.options.serializer, this.relayMaxFrameBytes);
+    }) as Promise<UsersReport | void>;
+  }
+
+  /**
+   * Announces users as online on this node (batched: one frame per call).
+   * The client remembers them and re-announces them after every reconnect.
+   */
+  online(userIds: readonly UserId[]): void {
+    this.announce(PresenceOp.ONLINE, userIds);
+  }
+
+  /** Announces users as no longer online on this node. */
+  offline(userIds: readonly UserId[]): void {
+    this.announce(PresenceOp.OFFLINE, userIds);
+  }
+
+  /**
+   * Asks the relay which nodes hold each user. Users online nowhere map to an
+   * empty list. Rejects with `ERR_SEND_FAILED` when not connected.
+   */
+  locate(userIds: readonly UserId[]): Promise<Map<string, string[]>> {
     try {
-      return this.enqueue(usersByHost, message, options?.report !== false);
+      this.requireBinary('locate');
+      this.checkOpen();
+      if (this.state !== 'ready') throw new SendFailedError('not connected to the relay');
+      const seq = this.nextSeq();
+      this.ledger.writer.appendFrame(encodeLocate(seq, userIds.map(userIdToString)));
+      this.scheduleFlush();
+      return new Promise((resolve, reject) => this.locating.push({ seq, sentAt: Date.now(), resolve, reject }));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -192,46 +246,62 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     return this.closePromise;
   }
 
-  private enqueue(usersByHost: RouteTable, message: M, wantsReport: boolean): Promise<SendReport | void> {
+  /**
+   * Encodes one send with `write` (into the live writer when connected, else
+   * into a frame of its own that waits for a connection) and returns its
+   * outcome. `write` returns false when there is nothing to send.
+   */
+  private request(reply: ReplyKind, write: (writer: SendLedger['writer'], seq: number) => boolean): Promise<unknown> {
+    try {
+      this.checkOpen();
+      const seq = this.nextSeq();
+      const entry = new PendingSend(seq, this.options.dialect === 'legacy' && reply !== 'none' ? 'none' : reply, Date.now() + this.options.writeRetryWindowMs);
+      const live = this.state === 'ready' && this.ledger.queuedCount === 0;
+      if (live) this.ledger.checkLiveRoom(this.conn!.writableLength);
+      if (!write(live ? this.ledger.writer : this.ledger.spare, seq)) return Promise.resolve(emptyReply(reply));
+      if (live) {
+        this.ledger.addLive(entry);
+        this.scheduleFlush();
+      } else {
+        this.ledger.addQueued(entry);
+        // A send made before connect() is bounded by its write-retry window too.
+        if (this.sweepTimer === undefined) this.startSweep();
+      }
+      if (this.options.dialect === 'legacy' && reply !== 'none') return entry.promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true }));
+      return entry.promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private checkOpen(): void {
     if (this.state === 'closing' || this.state === 'closed') throw new ClosedError('the client is closed');
     if (this.state === 'failed') throw this.failure!;
-    const { payload, kind } = encodeMessage(message, this.options.serializer);
-    const flags = (wantsReport ? RouteFlags.REPORT : 0) | (kind << PAYLOAD_KIND_SHIFT);
-    const seq = (this.seq = (this.seq + 1) >>> 0);
-    const headerBytes = encodeRouteHeader(this.scratch, flags, seq, usersByHost);
-    if (routeHostCount(this.scratch) === 0) return Promise.resolve(wantsReport ? { delivered: [], offline: {} } : undefined);
+  }
 
-    const entry = new PendingSend(seq, wantsReport, Date.now() + this.options.writeRetryWindowMs);
-    if (this.state === 'ready' && this.queued.length === 0) {
-      const conn = this.conn!;
-      if (
-        this.batch.length >= this.options.maxBufferedMessages ||
-        this.writer.length + conn.writableLength >= this.options.maxBufferedBytes
-      ) {
-        throw new BufferFullError('the outbound buffer is full: the relay is not keeping up');
-      }
-      writeRouteFrame(this.writer, this.scratch, headerBytes, payload, this.relayMaxFrameBytes);
-      this.batch.push(entry);
-      this.scheduleFlush();
-    } else {
-      writeRouteFrame(this.spare, this.scratch, headerBytes, payload, this.relayMaxFrameBytes);
-      const parts = this.spare.take();
-      const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      if (
-        this.queued.length >= this.options.maxBufferedMessages ||
-        this.queuedBytes + frame.length > this.options.maxBufferedBytes
-      ) {
-        throw new BufferFullError(
-          `the send buffer is full (${this.queued.length} messages, ${this.queuedBytes} bytes) while disconnected`,
-        );
-      }
-      entry.frame = frame;
-      this.queued.push(entry);
-      this.queuedBytes += frame.length;
-      // A send made before connect() is bounded by its write-retry window too.
-      if (this.sweepTimer === undefined) this.startSweep();
+  private requireBinary(what: string): void {
+    if (this.options.dialect === 'legacy') {
+      throw new RelayError(ErrorCodes.UNSUPPORTED, `${what} needs an imrelay relay; legacy transmit hubs keep no presence`);
     }
-    return entry.promise as Promise<SendReport | void>;
+  }
+
+  private nextSeq(): number {
+    return (this.seq = (this.seq + 1) >>> 0);
+  }
+
+  private announce(op: PresenceOp, userIds: readonly UserId[]): void {
+    this.requireBinary(op === PresenceOp.ONLINE ? 'online' : 'offline');
+    this.checkOpen();
+    const users = userIds.map(userIdToString);
+    for (const user of users) {
+      if (op === PresenceOp.ONLINE) this.presence.add(user);
+      else this.presence.delete(user);
+    }
+    this.presenceUsed = true;
+    // While disconnected, the RESET sent on reconnect carries the whole set.
+    if (this.state !== 'ready' || users.length === 0) return;
+    this.ledger.writer.appendFrame(encodePresence(op, users));
+    this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
@@ -244,24 +314,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.flushScheduled = false;
     const conn = this.conn;
     if (this.state !== 'ready' && this.state !== 'closing') return;
-    if (conn === undefined || !conn.ready || this.writer.length === 0) return;
-    conn.write(this.writer.take());
-    const now = Date.now();
-    const batch = this.batch;
-    this.batch = [];
-    for (const entry of batch) {
-      if (entry.wantsReport) {
-        entry.sentAt = now;
-        this.inflight.push(entry);
-      } else {
-        entry.resolve(undefined);
-      }
-    }
+    if (conn === undefined || !conn.ready) return;
+    this.ledger.flush((parts) => conn.write(parts), Date.now());
   };
 
   private open(): void {
     this.conn = new Connection(
       {
+        dialect: this.options.dialect,
         endpoint: this.options.endpoint,
         nodeId: this.options.nodeId,
         secret: this.options.secret,
@@ -269,7 +329,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         connectTimeoutMs: this.options.connectTimeoutMs,
       },
       {
-        onReady: (welcome) => this.onReady(welcome.maxFrameBytes, welcome.heartbeatMs),
+        onReady: (terms) => this.onReady(terms.maxFrameBytes, terms.heartbeatMs),
         onFrame: (payload) => this.onFrame(payload),
         onClose: (reason) => this.onConnectionClose(reason),
       },
@@ -279,80 +339,63 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private onReady(maxFrameBytes: number, heartbeatMs: number): void {
     this.state = 'ready';
     this.attempt = 0;
+    this.localAddress = this.conn!.localAddress;
     this.relayMaxFrameBytes = maxFrameBytes;
     if (heartbeatMs !== this.heartbeatMs) {
       this.heartbeatMs = heartbeatMs;
       // The sweep also keeps the heartbeat: it must run several times per interval.
       this.startSweep();
     }
-    this.flushQueued();
+    if (this.presenceUsed) this.ledger.writer.appendFrame(encodePresence(PresenceOp.RESET, [...this.presence]));
+    if (this.ledger.promoteQueued(maxFrameBytes) || this.presenceUsed) this.scheduleFlush();
     this.emit('connect');
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
   }
 
-  /** Moves the sends that waited for a connection into the live batch, in order. */
-  private flushQueued(): void {
-    const queued = this.queued;
-    this.queued = [];
-    this.queuedBytes = 0;
-    for (const entry of queued) {
-      const frame = entry.frame!;
-      entry.frame = undefined;
-      if (frame.length - FRAME_HEADER_BYTES > this.relayMaxFrameBytes) {
-        entry.reject(new FrameTooLargeError(`message frame of ${frame.length} bytes exceeds the relay's limit`));
-        continue;
-      }
-      this.writer.appendEncoded(frame);
-      this.batch.push(entry);
-    }
-    if (this.batch.length > 0) this.scheduleFlush();
-  }
-
   private onFrame(payload: Buffer): void {
-    if (payload[0] === FrameType.DELIVER) {
-      const d = decodeDeliver(payload);
-      let message: unknown;
-      try {
-        message = decodeMessage(d.payload, d.kind, this.options.serializer);
-      } catch (cause) {
-        this.emit('error', new RelayError(ErrorCodes.MESSAGE, `undecodable message from ${d.from}`, { cause }));
+    if (this.options.dialect === 'legacy') {
+      this.onLegacyFrame(payload);
+      return;
+    }
+    switch (payload[0]) {
+      case FrameType.DELIVER: {
+        const d = decodeDeliver(payload);
+        let message: unknown;
+        try {
+          message = decodeMessage(d.payload, d.kind, this.options.serializer);
+        } catch (cause) {
+          this.emit('error', new RelayError(ErrorCodes.MESSAGE, `undecodable message from ${d.from}`, { cause }));
+          return;
+        }
+        this.deliver({ from: d.from, users: d.users, message: message as M });
         return;
       }
-      this.inbox.push({ from: d.from, users: d.users, message: message as M });
-      if (this.inbox.full) this.conn?.pause();
-      return;
+      case FrameType.REPORT: {
+        const report = decodeReport(payload);
+        if (!report.full) {
+          this.emit('offline', toOfflineNotice(report));
+          return;
+        }
+        const entry = this.ledger.takeReplied(report.seq);
+        entry?.resolve(entry.reply === 'users' ? toUsersReport(report) : toSendReport(report));
+        return;
+      }
+      default: {
+        const { seq, located } = decodeLocated(payload);
+        this.locating.take((l) => l.seq === seq)?.resolve(located);
+      }
     }
-    const report = decodeReport(payload);
-    if (!report.full) {
-      this.emit('offline', toOfflineNotice(report));
-      return;
-    }
-    const entry = this.takeInflight(report.seq);
-    entry?.resolve(toSendReport(report));
   }
 
-  /** Reports arrive in send order, so the match is almost always the head. */
-  private takeInflight(seq: number): PendingSend | undefined {
-    const list = this.inflight;
-    for (let i = this.inflightHead; i < list.length; i++) {
-      const entry = list[i]!;
-      if (entry.seq !== seq) continue;
-      if (i === this.inflightHead) this.advanceInflight();
-      else list.splice(i, 1);
-      return entry;
-    }
-    return undefined;
+  private onLegacyFrame(payload: Buffer): void {
+    const frame = readLegacyFrame(payload);
+    if (frame.type === 'delivery') this.deliver({ from: '', users: frame.users, message: frame.message as M });
+    else if (frame.type === 'offline') this.emit('offline', frame.notice);
   }
 
-  private advanceInflight(): void {
-    this.inflightHead++;
-    if (this.inflightHead === this.inflight.length) {
-      this.inflight = [];
-      this.inflightHead = 0;
-    } else if (this.inflightHead >= 1024 && this.inflightHead * 2 >= this.inflight.length) {
-      this.inflight = this.inflight.slice(this.inflightHead);
-      this.inflightHead = 0;
-    }
+  private deliver(delivery: Delivery<M>): void {
+    this.inbox.push(delivery);
+    if (this.inbox.full) this.conn?.pause();
   }
 
   private onConnectionClose(reason: RelayError | undefined): void {
@@ -363,14 +406,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.finishClose();
       return;
     }
-    this.rejectInflight(
-      (cause) =>
-        new ConnectionLostError('the connection to the relay dropped before the report arrived; the message may or may not have been delivered', {
-          cause,
-        }),
-      reason,
-    );
-    this.requeueBatch();
+    const lost = (): RelayError =>
+      new ConnectionLostError(
+        'the connection to the relay dropped before the report arrived; the message may or may not have been delivered',
+        { cause: reason },
+      );
+    this.ledger.rejectInflight(lost);
+    for (const l of this.locating.drain()) l.reject(lost());
+    this.ledger.requeueLive(this.options.dialect === 'legacy' ? () => true : undefined);
 
     if (reason && FATAL.has(reason.code)) {
       this.fail(reason);
@@ -382,23 +425,6 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.emit('disconnect', reason);
     }
     this.scheduleReconnect();
-  }
-
-  /** Frames encoded for a connection that died before they were written go back to wait for the next one. */
-  private requeueBatch(): void {
-    if (this.batch.length === 0) return;
-    const parts = this.writer.take();
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    let pos = 0;
-    const batch = this.batch;
-    this.batch = [];
-    for (const entry of batch) {
-      const end = pos + FRAME_HEADER_BYTES + bytes.readUInt32LE(pos);
-      entry.frame = bytes.subarray(pos, end);
-      this.queuedBytes += end - pos;
-      pos = end;
-    }
-    this.queued = batch.concat(this.queued);
   }
 
   private scheduleReconnect(): void {
@@ -423,19 +449,18 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.state = 'failed';
     this.failure = error;
     this.stopTimers();
-    this.rejectAll(() => error);
+    this.rejectEverything(() => error);
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
     this.inbox.fail(error);
     this.emit('error', error);
   }
 
   private async shutdown(): Promise<void> {
-    const previous = this.state;
-    if (previous === 'closed') return;
+    if (this.state === 'closed') return;
     this.state = 'closing';
     clearTimeout(this.reconnectTimer);
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(new ClosedError('the client was closed before it connected'));
-    this.rejectQueued(() => new ClosedError('the client was closed before this message could be written'));
+    this.ledger.rejectQueued(() => new ClosedError('the client was closed before this message could be written'));
     const conn = this.conn;
     if (conn === undefined) {
       this.finishClose();
@@ -459,33 +484,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private finishClose(): void {
     this.state = 'closed';
     this.stopTimers();
-    this.rejectAll(() => new ClosedError('the client was closed'));
+    this.rejectEverything(() => new ClosedError('the client was closed'));
     this.inbox.end();
     this.onClosed?.();
   }
 
-  private rejectAll(error: (cause: RelayError | undefined) => RelayError): void {
-    this.rejectQueued(error);
-    this.rejectInflight(error, undefined);
-    const batch = this.batch;
-    this.batch = [];
-    this.writer.take();
-    for (const entry of batch) entry.reject(error(undefined));
-  }
-
-  private rejectQueued(error: (cause: RelayError | undefined) => RelayError): void {
-    const queued = this.queued;
-    this.queued = [];
-    this.queuedBytes = 0;
-    for (const entry of queued) entry.reject(error(undefined));
-  }
-
-  private rejectInflight(error: (cause: RelayError | undefined) => RelayError, cause: RelayError | undefined): void {
-    const list = this.inflight;
-    const head = this.inflightHead;
-    this.inflight = [];
-    this.inflightHead = 0;
-    for (let i = head; i < list.length; i++) list[i]!.reject(error(cause));
+  private rejectEverything(error: () => RelayError): void {
+    this.ledger.rejectAll(error);
+    for (const l of this.locating.drain()) l.reject(error());
   }
 
   private startSweep(): void {
@@ -502,21 +508,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     clearTimeout(this.reconnectTimer);
   }
 
-  /** Expires waiting sends and overdue reports, and keeps the heartbeat. */
+  /** Expires waiting sends, overdue reports and locates, and keeps the heartbeat. */
   private readonly sweep = (): void => {
     const now = Date.now();
-    while (this.queued.length > 0 && this.queued[0]!.deadline < now) {
-      const entry = this.queued.shift()!;
-      this.queuedBytes -= entry.frame!.length;
-      entry.reject(
-        new SendFailedError(`no connection to the relay within the write retries`, { cause: this.lastError }),
-      );
-    }
-    const deadline = now - this.options.reportTimeoutMs;
-    while (this.inflightHead < this.inflight.length && this.inflight[this.inflightHead]!.sentAt < deadline) {
-      const entry = this.inflight[this.inflightHead]!;
-      this.advanceInflight();
-      entry.reject(new TimeoutError(`no report from the relay within ${this.options.reportTimeoutMs} ms`));
+    this.ledger.expire(now, this.options.reportTimeoutMs, this.lastError);
+    const overdue = now - this.options.reportTimeoutMs;
+    for (let l = this.locating.peek(); l !== undefined && l.sentAt < overdue; l = this.locating.peek()) {
+      this.locating.shift();
+      l.reject(new TimeoutError(`no answer from the relay within ${this.options.reportTimeoutMs} ms`));
     }
     const conn = this.conn;
     if (this.state !== 'ready' || conn === undefined || this.heartbeatMs === 0) return;
@@ -528,3 +527,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   };
 }
 
+function emptyReply(reply: ReplyKind): SendReport | UsersReport | undefined {
+  if (reply === 'hosts') return { delivered: [], offline: {} };
+  if (reply === 'users') return { delivered: [], offline: [], undelivered: {} };
+  return undefined;
+}

@@ -16,12 +16,34 @@ export interface SendReport {
    * too far behind; `refused`: the node cannot take this message.
    */
   reasons?: Record<string, FailureKind>;
+  /**
+   * Set by the legacy dialect, whose hubs send no reports: the send was
+   * written and nothing more is known; failures arrive as `offline` events.
+   */
+  unconfirmed?: true;
 }
 
-/** What an `offline` event carries, for sends made with `{ report: false }`. */
+/** What the relay did with one `sendToUsers`. */
+export interface UsersReport {
+  /** Nodes that were handed their users. */
+  delivered: string[];
+  /** Users online on no node: store their messages offline. */
+  offline: string[];
+  /** Users located on nodes that could not take the message (down, or too far behind), by node. */
+  undelivered: Record<string, string[]>;
+  /** Why each node in `undelivered` failed; present only when it is not empty. */
+  reasons?: Record<string, FailureKind>;
+}
+
+/** What an `offline` event carries, for sends made with `{ report: false }` and legacy notices. */
 export interface OfflineNotice {
+  /** Host -> users it did not take. */
   offline: Record<string, string[]>;
   reasons: Record<string, FailureKind>;
+  /** Users online on no node (from `sendToUsers`). */
+  nowhere?: string[];
+  /** The message id, when a legacy hub named it. */
+  messageId?: string;
 }
 
 const KIND: Record<number, FailureKind> = {
@@ -36,12 +58,22 @@ export function toSendReport(frame: ReportFrame): SendReport {
   return { delivered: frame.delivered, offline, reasons };
 }
 
+export function toUsersReport(frame: ReportFrame): UsersReport {
+  const { offline, reasons, nowhere } = toOfflineNotice(frame);
+  const report: UsersReport = { delivered: frame.delivered, offline: nowhere ?? [], undelivered: offline };
+  if (Object.keys(offline).length > 0) report.reasons = reasons;
+  return report;
+}
+
 export function toOfflineNotice(frame: ReportFrame): OfflineNotice {
-  const offline: Record<string, string[]> = {};
-  const reasons: Record<string, FailureKind> = {};
+  const notice: OfflineNotice = { offline: {}, reasons: {} };
   for (const f of frame.failed) {
-    (offline[f.host] ??= []).push(...f.users);
-    reasons[f.host] = KIND[f.reason] ?? 'refused';
+    if (f.reason === FailureReason.NOWHERE) {
+      (notice.nowhere ??= []).push(...f.users);
+      continue;
+    }
+    (notice.offline[f.host] ??= []).push(...f.users);
+    notice.reasons[f.host] = KIND[f.reason] ?? 'refused';
   }
-  return { offline, reasons };
+  return notice;
 }

@@ -105,7 +105,8 @@ export function decodeReport(p: Buffer): ReportFrame {
 
 function str8(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
-  if (b.length === 0 || b.length > 255) throw new RangeError('id must be 1 to 255 UTF-8 bytes');
+  // Empty only for the NOWHERE entry of a SEND_USERS report, which names no host.
+  if (b.length > 255) throw new RangeError('id must be at most 255 UTF-8 bytes');
   return Buffer.concat([Buffer.of(b.length), b]);
 }
 

@@ -66,7 +66,8 @@ export function routeHostCount(scratch: Scratch): number {
   return scratch.buf.readUInt16LE(6);
 }
 
-function writeId(scratch: Scratch, pos: number, id: string, what: string): number {
+/** Writes `id` as a one-byte length and its UTF-8 bytes at `pos` of `scratch`; returns the end. */
+export function writeId(scratch: Scratch, pos: number, id: string, what: string): number {
   if (typeof id !== 'string' || id.length === 0) {
     throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} must be a non-empty string`);
   }

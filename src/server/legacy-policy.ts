@@ -1,6 +1,6 @@
 import { BlockList, isIPv6 } from 'node:net';
 import { ErrorCodes, RelayError } from '../errors.js';
-import { plainIp } from './go-address.js';
+import { plainIp } from '../legacy/go-address.js';
 
 /**
  * Which connections may speak the legacy JSON dialect:

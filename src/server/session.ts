@@ -17,7 +17,7 @@ import {
   type HelloFrame,
 } from '../protocol/index.js';
 import type { Flushable } from './flusher.js';
-import { goAddress } from './go-address.js';
+import { goAddress } from '../legacy/go-address.js';
 import type { SessionHost } from './session-host.js';
 
 type State = 'hello' | 'challenged' | 'ready' | 'closing' | 'closed';
