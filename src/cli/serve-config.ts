@@ -41,6 +41,18 @@ const FLAGS: Flag[] = [
     apply: (o, v) => (o.heartbeatTimeoutMs = int('heartbeat-timeout-ms', v)),
   },
   {
+    flag: 'legacy',
+    env: 'IMRELAY_LEGACY',
+    help: "accept Go transmit nodes: 'on', 'off', or addresses/subnets (10.0.0.0/24,10.0.1.5); default on without a secret",
+    apply: (o, v) => (o.legacy = v === 'on' ? true : v === 'off' ? false : { allow: v.split(',').map((a) => a.trim()).filter(Boolean) }),
+  },
+  {
+    flag: 'presence-grace-ms',
+    env: 'IMRELAY_PRESENCE_GRACE_MS',
+    help: "how long a dropped node's users stay located on it (default 5000)",
+    apply: (o, v) => (o.presenceGraceMs = int('presence-grace-ms', v)),
+  },
+  {
     flag: 'duplicate-node',
     env: 'IMRELAY_DUPLICATE_NODE',
     help: "'replace' (default) or 'reject' a second connection with a known node id",

@@ -19,7 +19,8 @@ export interface EncodedMessage {
 /**
  * The default encoding: a `Uint8Array` or `Buffer` passes through untouched
  * and arrives as a Buffer; a string travels as UTF-8 and arrives as a string;
- * anything else travels as JSON and arrives parsed.
+ * anything else travels as JSON and arrives parsed (a bigint inside it as its
+ * decimal string).
  */
 export function encodeMessage(message: unknown, serializer: Serializer | undefined): EncodedMessage {
   if (serializer) return { payload: serializer.encode(message), kind: PayloadKind.CUSTOM };
@@ -29,10 +30,20 @@ export function encodeMessage(message: unknown, serializer: Serializer | undefin
   try {
     json = JSON.stringify(message);
   } catch (cause) {
-    throw new RelayError(ErrorCodes.MESSAGE, 'the message cannot be serialized as JSON', { cause });
+    // A bigint (a 64-bit user id, say) travels as its decimal string, the
+    // form 64-bit ids take everywhere else; only then is the replacer paid for.
+    try {
+      json = JSON.stringify(message, bigintAsString);
+    } catch {
+      throw new RelayError(ErrorCodes.MESSAGE, 'the message cannot be serialized as JSON', { cause });
+    }
   }
   if (json === undefined) throw new RelayError(ErrorCodes.MESSAGE, `a message of type ${typeof message} cannot be sent as JSON`);
   return { payload: json, kind: PayloadKind.JSON };
+}
+
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /** The inverse of {@link encodeMessage}, by the kind the sender declared. */

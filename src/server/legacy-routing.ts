@@ -49,7 +49,10 @@ export function routeLegacyDocument(ctx: RouteContext, sender: Session, payload:
       target.writer.appendFrame(encodeTransmitMap({ users: new Map([[host, users]]), message: doc.message }));
     } else {
       json ??= messageToJson(doc.message);
-      target.writer.appendFrame(encodeDeliver(sender.nodeId, users, PayloadKind.JSON, json));
+      const deliver = encodeDeliver(sender.nodeId, users, PayloadKind.JSON, json);
+      // Larger than the node accepts: it would drop the connection, as for a binary ROUTE.
+      if (deliver.length > target.maxFrameBytes) reason = FailureReason.REFUSED;
+      else target.writer.appendFrame(deliver);
     }
     if (reason === 0) {
       target!.touch();

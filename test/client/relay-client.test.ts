@@ -51,7 +51,9 @@ describe('RelayClient', () => {
   it('rejects messages that cannot be encoded, and bad route tables, without touching the connection', async () => {
     const { url } = await startServer();
     const client = await connectClient(url, 'n');
-    await expect(client.send({ n: ['u'] }, { big: 1n })).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(client.send({ n: ['u'] }, circular)).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
     await expect(client.send({ n: ['u'] }, undefined)).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
     await expect(client.send({ n: [1.5] }, 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     await expect(client.send(null as never, 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });

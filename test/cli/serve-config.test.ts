@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError, serveConfig } from '../../src/cli/serve-config.js';
+
+describe('imrelay serve options', () => {
+  it('reads flags, and falls back to IMRELAY_* variables', () => {
+    const options = serveConfig(['--port', '9000', '--max-nodes', '12'], {
+      IMRELAY_HOST: '::1',
+      IMRELAY_PORT: '7000',
+      IMRELAY_HEARTBEAT_INTERVAL_MS: '250',
+    });
+    expect(options).toEqual({ host: '::1', port: 9000, maxNodes: 12, heartbeatIntervalMs: 250 });
+  });
+
+  it('reads every secret of the secret file, skipping blanks and comments', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imrelay-cli-'));
+    const file = join(dir, 'secret');
+    writeFileSync(file, '# rotated on Monday\nnew-secret\n\n  old-secret  \n');
+    expect(serveConfig(['--secret-file', file], {}).secret).toEqual(['new-secret', 'old-secret']);
+  });
+
+  it('takes legacy acceptance as on, off or an allow list', () => {
+    expect(serveConfig(['--legacy', 'on'], {}).legacy).toBe(true);
+    expect(serveConfig([], { IMRELAY_LEGACY: 'off' }).legacy).toBe(false);
+    expect(serveConfig(['--legacy', '10.0.0.0/24, 10.0.1.5'], {}).legacy).toEqual({ allow: ['10.0.0.0/24', '10.0.1.5'] });
+  });
+
+  it.each([
+    [['--port', 'eighty']],
+    [['--unknown-flag', '1']],
+    [['--secret-file', '/nonexistent/imrelay-secret']],
+  ])('refuses %j with a usage error', (argv) => {
+    expect(() => serveConfig(argv, {})).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RelayClient } from '../../src/index.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Runs `imrelay ...args` and collects its output. */
+function imrelay(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, output: () => output, exit };
+}
+
+async function waitForLine(output: () => string, pattern: RegExp, child: ChildProcess): Promise<RegExpMatchArray> {
+  for (;;) {
+    const match = pattern.exec(output());
+    if (match) return match;
+    if (child.exitCode !== null) throw new Error(`exited early:\n${output()}`);
+    await once(child.stdout!, 'data');
+  }
+}
+
+describe('imrelay serve (a real process)', () => {
+  it('serves nodes, logs them up and down, and exits cleanly on SIGTERM', async () => {
+    const relay = imrelay(['serve', '--host', '127.0.0.1', '--port', '0']);
+    const [, port] = await waitForLine(relay.output, /listening on 127\.0\.0\.1:(\d+)/, relay.child);
+
+    const a = new RelayClient({ url: `tcp://127.0.0.1:${port}`, nodeId: 'im-1' });
+    const b = new RelayClient({ url: `tcp://127.0.0.1:${port}`, nodeId: 'im-2' });
+    await Promise.all([a.connect(), b.connect()]);
+    const report = await a.send({ 'im-2': ['bob'] }, { text: 'hi' });
+    expect(report).toEqual({ delivered: ['im-2'], offline: {} });
+    const received = await b[Symbol.asyncIterator]().next();
+    expect(received.value).toEqual({ from: 'im-1', users: ['bob'], message: { text: 'hi' } });
+    await waitForLine(relay.output, /node up im-2/, relay.child);
+
+    await a.close();
+    await waitForLine(relay.output, /node down im-1/, relay.child);
+    relay.child.kill('SIGTERM');
+    expect(await relay.exit).toBe(0);
+    expect(relay.output()).toMatch(/SIGTERM: closing/);
+    expect(relay.output()).toMatch(/closed after routing 1 messages/);
+    await b.close();
+  });
+
+  it('prints usage and exits 2 on a bad flag', async () => {
+    const relay = imrelay(['serve', '--port', 'x']);
+    expect(await relay.exit).toBe(2);
+    expect(relay.output()).toMatch(/--port must be a whole number/);
+    expect(relay.output()).toMatch(/Usage:/);
+  });
+
+  it('answers --help and --version', async () => {
+    const help = imrelay(['--help']);
+    expect(await help.exit).toBe(0);
+    expect(help.output()).toMatch(/imrelay serve \[options\]/);
+    const version = imrelay(['--version']);
+    expect(await version.exit).toBe(0);
+    expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
