@@ -1,7 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
-import { ClosedError, ConnectionLostError, ErrorCodes, RelayError, SendFailedError, TimeoutError } from '../errors.js';
+import { ClosedError, ConnectionLostError, ErrorCodes, FrameTooLargeError, RelayError, SendFailedError, TimeoutError } from '../errors.js';
 import {
+  Features,
   FrameType,
+  MAX_ID_BYTES,
   PresenceOp,
   Scratch,
   decodeDeliver,
@@ -192,8 +194,10 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   }
 
   /**
-   * Announces users as online on this node (batched: one frame per call).
-   * The client remembers them and re-announces them after every reconnect.
+   * Announces users as online on this node (batched: one frame per call, or
+   * several when the list would not fit the relay's frame limit). The client
+   * remembers them and re-announces them after every reconnect. Throws
+   * `ERR_INVALID_ARGUMENT`, announcing none of them, when an id is invalid.
    */
   online(userIds: readonly UserId[]): void {
     this.announce(PresenceOp.ONLINE, userIds);
@@ -214,7 +218,11 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.checkOpen();
       if (this.state !== 'ready') throw new SendFailedError('not connected to the relay');
       const seq = this.nextSeq();
-      this.ledger.writer.appendFrame(encodeLocate(seq, userIds.map(userIdToString)));
+      const frame = encodeLocate(seq, userIds.map(userIdToString));
+      if (frame.length > this.relayMaxFrameBytes) {
+        throw new FrameTooLargeError(`locate frame of ${frame.length} bytes exceeds the relay's limit of ${this.relayMaxFrameBytes} bytes`);
+      }
+      this.ledger.writer.appendFrame(frame);
       this.scheduleFlush();
       return new Promise((resolve, reject) => this.locating.push({ seq, sentAt: Date.now(), resolve, reject }));
     } catch (err) {
@@ -293,6 +301,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.requireBinary(op === PresenceOp.ONLINE ? 'online' : 'offline');
     this.checkOpen();
     const users = userIds.map(userIdToString);
+    // Checked before the set changes: a bad id must not end up in every RESET.
+    for (const user of users) checkIdBytes(user);
     for (const user of users) {
       if (op === PresenceOp.ONLINE) this.presence.add(user);
       else this.presence.delete(user);
@@ -300,8 +310,29 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.presenceUsed = true;
     // While disconnected, the RESET sent on reconnect carries the whole set.
     if (this.state !== 'ready' || users.length === 0) return;
-    this.ledger.writer.appendFrame(encodePresence(op, users));
+    this.appendPresence(op, users);
     this.scheduleFlush();
+  }
+
+  /**
+   * Appends PRESENCE frames for `users`: one, unless the list does not fit the
+   * relay's frame limit; then several, a RESET's first ones as RESET_PART.
+   */
+  private appendPresence(op: PresenceOp, users: readonly string[]): void {
+    // Type, operation and user count come before the ids.
+    const room = this.relayMaxFrameBytes - 6;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < users.length; i++) {
+      const size = 1 + Buffer.byteLength(users[i]!, 'utf8');
+      if (bytes + size > room && i > start) {
+        this.ledger.writer.appendFrame(encodePresence(op === PresenceOp.RESET ? PresenceOp.RESET_PART : op, users.slice(start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    this.ledger.writer.appendFrame(encodePresence(op, start === 0 ? users : users.slice(start)));
   }
 
   private scheduleFlush(): void {
@@ -346,8 +377,12 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       // The sweep also keeps the heartbeat: it must run several times per interval.
       this.startSweep();
     }
-    if (this.presenceUsed) this.ledger.writer.appendFrame(encodePresence(PresenceOp.RESET, [...this.presence]));
-    if (this.ledger.promoteQueued(maxFrameBytes) || this.presenceUsed) this.scheduleFlush();
+    // Every welcome from a relay that keeps presence gets a RESET, an empty one
+    // included: a relay may still hold users of an earlier process with this
+    // node id (within its grace period), and none of them are here now.
+    const reset = this.presenceUsed || ((this.conn!.welcome?.features ?? 0) & Features.PRESENCE) !== 0;
+    if (reset) this.appendPresence(PresenceOp.RESET, [...this.presence]);
+    if (this.ledger.promoteQueued(maxFrameBytes) || reset) this.scheduleFlush();
     this.emit('connect');
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
   }
@@ -525,6 +560,15 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       conn.ping();
     }
   };
+}
+
+function checkIdBytes(user: string): void {
+  // Up to 3 UTF-8 bytes per UTF-16 unit: short ids need no counting.
+  if (user.length * 3 <= MAX_ID_BYTES) return;
+  const bytes = Buffer.byteLength(user, 'utf8');
+  if (bytes > MAX_ID_BYTES) {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a user id is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes}`);
+  }
 }
 
 function emptyReply(reply: ReplyKind): SendReport | UsersReport | undefined {

@@ -11,6 +11,11 @@ export const PresenceOp = {
   OFFLINE: 2,
   /** These are all the users online on the sending node (sent after a reconnect). */
   RESET: 3,
+  /**
+   * The first users of a RESET too large for one frame: held by the relay
+   * until the RESET that ends the set, then applied with it as one.
+   */
+  RESET_PART: 4,
 } as const;
 export type PresenceOp = (typeof PresenceOp)[keyof typeof PresenceOp];
 
@@ -23,11 +28,11 @@ export function encodePresence(op: PresenceOp, users: readonly string[]): Buffer
 export function decodePresence(p: Buffer): { op: PresenceOp; usersStart: number } {
   if (p.length < 2 || p[0] !== FrameType.PRESENCE) throw new ProtocolError('presence: frame truncated');
   const op = p[1]!;
-  if (op !== PresenceOp.ONLINE && op !== PresenceOp.OFFLINE && op !== PresenceOp.RESET) {
+  if (op < PresenceOp.ONLINE || op > PresenceOp.RESET_PART) {
     throw new ProtocolError(`presence: unknown operation ${op}`);
   }
   if (skipUserList(p, 2) !== p.length) throw new ProtocolError('presence: trailing bytes');
-  return { op, usersStart: 2 };
+  return { op: op as PresenceOp, usersStart: 2 };
 }
 
 /** Encodes the header of a SEND_USERS payload (type, flags, seq, users); the message payload follows it. */

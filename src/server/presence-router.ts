@@ -28,6 +28,8 @@ import type { RelayStats } from './stats.js';
 export class PresenceRouter {
   readonly table = new PresenceTable();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  /** The users of RESET_PART frames, by node, until the RESET that completes them. */
+  private readonly resetParts = new Map<string, string[]>();
 
   constructor(
     private readonly registry: ReadonlyMap<string, Session>,
@@ -40,13 +42,22 @@ export class PresenceRouter {
   presence(node: Session, p: Buffer): void {
     const { op, usersStart } = decodePresence(p);
     const users = userKeys(p, usersStart);
-    if (op === PresenceOp.RESET) this.table.reset(node.key, users);
-    else if (op === PresenceOp.ONLINE) for (const user of users) this.table.online(node.key, user);
+    if (op === PresenceOp.RESET_PART || op === PresenceOp.RESET) {
+      const parts = this.resetParts.get(node.key);
+      if (parts !== undefined) for (const user of users) parts.push(user);
+      if (op === PresenceOp.RESET_PART) {
+        if (parts === undefined) this.resetParts.set(node.key, users);
+        return;
+      }
+      this.resetParts.delete(node.key);
+      this.table.reset(node.key, parts ?? users);
+    } else if (op === PresenceOp.ONLINE) for (const user of users) this.table.online(node.key, user);
     else for (const user of users) this.table.offline(node.key, user);
   }
 
   /** A node (re)joined: its users, if any are still held, are its again. */
   nodeUp(key: string): void {
+    this.resetParts.delete(key);
     const timer = this.graceTimers.get(key);
     if (timer !== undefined) {
       clearTimeout(timer);
@@ -56,6 +67,8 @@ export class PresenceRouter {
 
   /** A node left: forget its users unless it comes back within the grace period. */
   nodeDown(key: string): void {
+    // A RESET cut short by the drop is void: the next connection sends its own.
+    this.resetParts.delete(key);
     if (this.table.usersOf(key) === undefined || this.graceTimers.has(key)) return;
     const timer = setTimeout(() => {
       this.graceTimers.delete(key);
@@ -69,6 +82,7 @@ export class PresenceRouter {
   close(): void {
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
+    this.resetParts.clear();
   }
 
   /**

@@ -124,3 +124,14 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+/**
+ * Cuts a client's connection the way a network failure or a crash does: the
+ * socket is destroyed with no goodbye. The client notices and reconnects as
+ * its options say.
+ */
+export function dropConnection(client: RelayClient<any>): void {
+  const conn = (client as unknown as { conn?: { socket: { destroy(): void } } }).conn;
+  if (conn === undefined) throw new Error('dropConnection: the client has no connection');
+  conn.socket.destroy();
+}
