@@ -35,23 +35,23 @@ export function writeDeliver(
 ): void {
   const payloadBytes = route.length - payloadStart;
   const headBytes = 2 + origin.length + (usersEnd - usersStart);
-  const total = headBytes + payloadBytes;
-  if (payloadBytes < DEFAULT_COPY_THRESHOLD || sharedPayload === undefined) {
-    const off = writer.reserve(total);
-    const buf = writer.buf;
-    buf[off] = FrameType.DELIVER;
-    buf[off + 1] = flags & PAYLOAD_KIND_MASK;
-    origin.copy(buf, off + 2);
-    route.copy(buf, off + 2 + origin.length, usersStart, usersEnd);
-    route.copy(buf, off + headBytes, payloadStart);
-  } else {
-    const off = writer.reserve(total, headBytes);
-    const buf = writer.buf;
-    buf[off] = FrameType.DELIVER;
-    buf[off + 1] = flags & PAYLOAD_KIND_MASK;
-    origin.copy(buf, off + 2);
-    route.copy(buf, off + 2 + origin.length, usersStart, usersEnd);
+  const byReference = sharedPayload !== undefined && payloadBytes >= DEFAULT_COPY_THRESHOLD;
+  const off = writer.reserve(headBytes + payloadBytes, byReference ? headBytes : headBytes + payloadBytes);
+  const buf = writer.buf;
+  buf[off] = FrameType.DELIVER;
+  buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+  // Origins are a few bytes: a loop beats Buffer#copy's fixed cost there.
+  for (let i = 0; i < origin.length; i++) buf[off + 2 + i] = origin[i]!;
+  const at = off + 2 + origin.length;
+  if (byReference) {
+    route.copy(buf, at, usersStart, usersEnd);
     writer.appendReference(sharedPayload);
+  } else if (usersEnd === payloadStart) {
+    // The last host's users run straight into the payload: one copy for both.
+    route.copy(buf, at, usersStart);
+  } else {
+    route.copy(buf, at, usersStart, usersEnd);
+    route.copy(buf, off + headBytes, payloadStart);
   }
 }
 

@@ -33,31 +33,40 @@ export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, 
   buf.writeUInt32LE(seq >>> 0, 2);
   let pos = ROUTE_FIXED_BYTES;
   let hosts = 0;
-
-  const addHost = (host: string, users: readonly UserId[]): void => {
-    if (!Array.isArray(users)) {
-      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `users of host ${JSON.stringify(host)} must be an array`);
-    }
-    if (users.length === 0) return;
-    if (++hosts > MAX_HOSTS_PER_ROUTE) {
-      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a route holds at most ${MAX_HOSTS_PER_ROUTE} hosts`);
-    }
-    pos = writeId(scratch, pos, host, 'host');
-    scratch.ensure(pos, 4);
-    scratch.buf.writeUInt32LE(users.length, pos);
-    pos += 4;
-    for (let i = 0; i < users.length; i++) pos = writeId(scratch, pos, userIdToString(users[i]!), 'user id');
-  };
-
   if (table instanceof Map) {
-    for (const [host, users] of table) addHost(host, users);
+    for (const [host, users] of table) {
+      const end = writeHost(scratch, pos, host, users, hosts + 1);
+      if (end !== pos) hosts++;
+      pos = end;
+    }
   } else if (typeof table === 'object' && table !== null) {
-    for (const host of Object.keys(table)) addHost(host, (table as Record<string, UserId[]>)[host]!);
+    for (const host of Object.keys(table)) {
+      const end = writeHost(scratch, pos, host, (table as Record<string, UserId[]>)[host]!, hosts + 1);
+      if (end !== pos) hosts++;
+      pos = end;
+    }
   } else {
     throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'usersByHost must be an object or a Map');
   }
   buf = scratch.buf;
   buf.writeUInt16LE(hosts, 6);
+  return pos;
+}
+
+/** Writes one host and its users (nothing for a host without users); returns the end. */
+function writeHost(scratch: Scratch, pos: number, host: string, users: readonly UserId[], hostNumber: number): number {
+  if (!Array.isArray(users)) {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `users of host ${JSON.stringify(host)} must be an array`);
+  }
+  if (users.length === 0) return pos;
+  if (hostNumber > MAX_HOSTS_PER_ROUTE) {
+    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a route holds at most ${MAX_HOSTS_PER_ROUTE} hosts`);
+  }
+  pos = writeId(scratch, pos, host, 'host');
+  scratch.ensure(pos, 4);
+  scratch.buf.writeUInt32LE(users.length, pos);
+  pos += 4;
+  for (let i = 0; i < users.length; i++) pos = writeId(scratch, pos, userIdToString(users[i]!), 'user id');
   return pos;
 }
 

@@ -5,6 +5,7 @@ import { routeLegacyDocument } from './legacy-routing.js';
 import { PresenceRouter } from './presence-router.js';
 import { Flusher } from './flusher.js';
 import type { ResolvedServerOptions } from './options.js';
+import { Registry } from './registry.js';
 import { Router } from './router.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
@@ -34,7 +35,7 @@ export interface RelayServerEvents {
 export class Hub implements SessionHost {
   readonly stats: RelayStats = emptyStats();
   readonly flusher = new Flusher();
-  readonly registry = new Map<string, Session>();
+  readonly registry = new Registry();
   readonly sessions = new Set<Session>();
   private readonly router: Router;
   readonly presence: PresenceRouter;
@@ -62,12 +63,12 @@ export class Hub implements SessionHost {
       if (this.options.duplicateNode === 'reject') {
         return new RelayError(ErrorCodes.DUPLICATE_NODE, `node id ${session.nodeId} is already connected`);
       }
-      this.registry.delete(session.key);
+      this.registry.remove(existing);
       existing.fail(new ReplacedError(`node id ${session.nodeId} connected again from ${session.remoteAddress}`));
     } else if (this.registry.size >= this.options.maxNodes) {
       return new RelayError(ErrorCodes.TOO_MANY_NODES, `the relay is at its limit of ${this.options.maxNodes} nodes`);
     }
-    this.registry.set(session.key, session);
+    this.registry.add(session);
     session.registered = true;
     if (announce) this.announce(session);
     return undefined;
@@ -82,7 +83,7 @@ export class Hub implements SessionHost {
 
   withdraw(session: Session): void {
     session.registered = false;
-    if (this.registry.get(session.key) === session) this.registry.delete(session.key);
+    this.registry.remove(session);
   }
 
   route(session: Session, payload: Buffer): boolean {

@@ -8,12 +8,13 @@ import {
   type TransmitMessage,
 } from '../legacy/index.js';
 import { FailureReason, PayloadKind, encodeDeliver, readUserList, type RouteSpans } from '../protocol/index.js';
+import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
 
 /** What legacy routing needs from the relay. */
 export interface RouteContext {
-  readonly registry: ReadonlyMap<string, Session>;
+  readonly registry: Registry;
   readonly stats: RelayStats;
   readonly maxOutboundBytes: number;
 }

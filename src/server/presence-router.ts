@@ -13,6 +13,7 @@ import {
   scanSendUsers,
   type FailedHost,
 } from '../protocol/index.js';
+import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
 
@@ -32,7 +33,7 @@ export class PresenceRouter {
   private readonly resetParts = new Map<string, string[]>();
 
   constructor(
-    private readonly registry: ReadonlyMap<string, Session>,
+    private readonly registry: Registry,
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
     private readonly graceMs: number,

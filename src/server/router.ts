@@ -1,6 +1,7 @@
 import { DEFAULT_COPY_THRESHOLD } from '../codec/frame-writer.js';
 import { FailureReason, RouteFlags, RouteSpans, scanRoute, writeDeliver, writeReport } from '../protocol/index.js';
 import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
+import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
 
@@ -17,7 +18,7 @@ export class Router {
   private readonly translation = new LegacyTranslation();
 
   constructor(
-    private readonly registry: ReadonlyMap<string, Session>,
+    private readonly registry: Registry,
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
   ) {}
@@ -38,7 +39,7 @@ export class Router {
     for (let i = 0; i < hostCount; i++) {
       const usersStart = spans.usersStart(i);
       const usersEnd = spans.usersEnd(i);
-      const target = this.registry.get(p.toString('latin1', spans.hostStart(i), usersStart));
+      const target = this.registry.find(p, spans.hostStart(i), usersStart);
       let outcome = 0;
       if (target === undefined) {
         outcome = FailureReason.OFFLINE;

@@ -35,6 +35,8 @@ export class Session implements Flushable {
   key = '';
   /** The node id with its length byte, copied into every DELIVER this node originates. */
   origin: Buffer = Buffer.alloc(0);
+  /** The node id's UTF-8 bytes, as hosts name it in routing tables. */
+  idBytes: Buffer = Buffer.alloc(0);
   /** The largest frame the node accepts. */
   maxFrameBytes = 0;
   readonly writer = new FrameWriter();
@@ -114,6 +116,7 @@ export class Session implements Flushable {
     const id = Buffer.from(nodeId, 'utf8');
     this.key = id.toString('latin1');
     this.origin = Buffer.concat([Buffer.of(id.length), id]);
+    this.idBytes = id;
     this.maxFrameBytes = maxFrameBytes;
   }
 

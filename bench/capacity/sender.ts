@@ -1,0 +1,124 @@
+/**
+ * Load for the capacity runs: connects as one or more nodes (HELLO/WELCOME
+ * over a raw socket, no RelayClient) and writes one pre-encoded batch of
+ * ROUTE frames again and again, as fast as the relay takes them: after a
+ * write that fills the socket's buffer it waits for 'drain'. Reports (and
+ * failure notices) coming back are counted by their length prefixes.
+ * With `raw`, it writes plain 100-byte frames to a counting peer instead.
+ *
+ * Commands: connect {port, nodes}, connect-raw {port}, run {spec | raw,
+ * maxMs, maxFrames}, stop, counts, close, quit.
+ */
+import { connect, type Socket } from 'node:net';
+import { FrameCounter } from '../lib/frame-counter.js';
+import { buildRawBatch, buildRouteBatch, openNode, type Batch, type RouteBatchSpec } from '../lib/wire.js';
+import { emit, serve } from '../lib/worker.js';
+
+interface Conn {
+  socket: Socket;
+  counter: FrameCounter;
+}
+
+let conns: Conn[] = [];
+let written = 0;
+let stopping = false;
+const wakers = new Set<() => void>();
+
+function stop(): void {
+  stopping = true;
+  for (const wake of wakers) wake();
+  wakers.clear();
+}
+
+/** Waits for 'drain', a stop, or the deadline, whichever comes first. */
+function drained(socket: Socket, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('drain', done);
+      socket.off('close', done);
+      wakers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
+    socket.once('drain', done);
+    socket.once('close', done);
+    wakers.add(done);
+  });
+}
+
+async function pump(socket: Socket, batch: Batch, maxFrames: number, deadline: number): Promise<void> {
+  let frames = 0;
+  while (!stopping && frames < maxFrames && performance.now() < deadline && !socket.destroyed) {
+    const ok = socket.write(batch.bytes);
+    frames += batch.frames;
+    written += batch.frames;
+    if (!ok) await drained(socket, deadline);
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+serve(async (command) => {
+  switch (command.cmd) {
+    case 'connect': {
+      const port = Number(command.port);
+      const nodes = command.nodes as string[];
+      conns = await Promise.all(
+        nodes.map(async (id) => {
+          const counter = new FrameCounter();
+          const socket = await openNode(port, id, (chunk) => counter.push(chunk));
+          return { socket, counter };
+        }),
+      );
+      emit('connected', { nodes: conns.length });
+      return;
+    }
+    case 'connect-raw': {
+      const socket = connect({ host: '127.0.0.1', port: Number(command.port), noDelay: true });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      const counter = new FrameCounter();
+      socket.on('data', (chunk: Buffer) => counter.push(chunk));
+      conns = [{ socket, counter }];
+      emit('connected', { nodes: 1 });
+      return;
+    }
+    case 'run': {
+      const batch = command.raw
+        ? buildRawBatch(Number(command.batchFrames), Number(command.frameBytes))
+        : buildRouteBatch(command.spec as RouteBatchSpec);
+      stopping = false;
+      const deadline = performance.now() + Number(command.maxMs);
+      const perConn = Math.ceil(Number(command.maxFrames) / conns.length);
+      emit('started', { frameBytes: batch.frameBytes, payloadBytes: batch.payloadBytes, batchBytes: batch.bytes.length });
+      await Promise.all(conns.map((c) => pump(c.socket, batch, perConn, deadline)));
+      emit('done', { written });
+      return;
+    }
+    case 'stop':
+      stop();
+      return;
+    case 'counts': {
+      let reports = 0;
+      let other = 0;
+      let pending = 0;
+      for (const c of conns) {
+        reports += c.counter.report;
+        other += c.counter.other;
+        pending += c.socket.writableLength;
+      }
+      emit('counts', { written, reports, other, pending });
+      return;
+    }
+    case 'close':
+      stop();
+      for (const c of conns) c.socket.destroy();
+      conns = [];
+      emit('closed');
+      return;
+    default:
+      emit('error', { message: `unknown command ${command.cmd}` });
+  }
+});

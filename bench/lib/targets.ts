@@ -1,0 +1,72 @@
+/** The performance targets, checked against one run's figures. */
+import { dec, int } from './format.js';
+import type { Results, TargetRow } from './results.js';
+
+export const TARGETS = {
+  relayFramesPerSecond: 1_000_000,
+  ceilingShare: 0.9,
+  redisFactor: 1.5,
+  p99Ms: 5,
+};
+
+export function evaluateTargets(r: Results): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const cap = (id: string) => r.capacity.find((c) => c.id === id && !c.skipped);
+  const oneHost = cap('relay-1h');
+  rows.push({
+    target: `Relay capacity, 1 host/msg, no reports: ≥ ${int(TARGETS.relayFramesPerSecond)} frames/s`,
+    measured: oneHost ? `${int(oneHost.framesPerSecond)} frames/s` : 'not measured',
+    met: oneHost ? oneHost.framesPerSecond! >= TARGETS.relayFramesPerSecond : undefined,
+  });
+  const withReports = cap('relay-1h-report');
+  const redis = cap('redis-publish');
+  rows.push({
+    target: 'Relay capacity, 1 host/msg with REPORT: above redis-server PUBLISH (pipelined)',
+    measured:
+      withReports && redis
+        ? `${int(withReports.framesPerSecond)} vs ${int(redis.framesPerSecond)} frames/s`
+        : withReports
+          ? `${int(withReports.framesPerSecond)} frames/s; Redis not measured`
+          : 'not measured',
+    met: withReports && redis ? withReports.framesPerSecond! > redis.framesPerSecond! : undefined,
+  });
+
+  const workloads = [...new Set(r.e2e.map((e) => e.workload))];
+  for (const w of workloads) {
+    const row = (system: string, mode = 'peak') => r.e2e.find((e) => e.workload === w && e.system === system && e.mode === mode && !e.skipped);
+    const im = row('imrelay');
+    const label = r.e2e.find((e) => e.workload === w)!.workloadLabel;
+    const loop = row('loop');
+    rows.push({
+      target: `End to end (${label}): ≥ ${TARGETS.ceilingShare * 100}% of the loop ceiling`,
+      measured: im && loop ? `${Math.round((im.messagesPerSecond! / loop.messagesPerSecond!) * 100)}% (${int(im.messagesPerSecond)} of ${int(loop.messagesPerSecond)} msg/s)` : 'not measured',
+      met: im && loop ? im.messagesPerSecond! >= TARGETS.ceilingShare * loop.messagesPerSecond! : undefined,
+    });
+    const nats = row('nats');
+    rows.push({
+      target: `End to end (${label}): ahead of NATS`,
+      measured: im && nats ? `${int(im.messagesPerSecond)} vs ${int(nats.messagesPerSecond)} msg/s` : 'not measured',
+      met: im && nats ? im.messagesPerSecond! > nats.messagesPerSecond! : undefined,
+    });
+    const redisRow = row('redis');
+    rows.push({
+      target: `End to end (${label}): ≥ ${TARGETS.redisFactor}× Redis`,
+      measured: im && redisRow ? `${dec(im.messagesPerSecond! / redisRow.messagesPerSecond!)}× (${int(im.messagesPerSecond)} vs ${int(redisRow.messagesPerSecond)} msg/s)` : 'not measured',
+      met: im && redisRow ? im.messagesPerSecond! >= TARGETS.redisFactor * redisRow.messagesPerSecond! : undefined,
+    });
+    const half = row('imrelay', 'half-peak');
+    rows.push({
+      target: `End to end (${label}): p99 < ${TARGETS.p99Ms} ms at half of peak`,
+      measured: half?.latencyMs ? `p99 ${dec(half.latencyMs.p99)} ms at ${int(half.targetRate)} msg/s` : 'not measured',
+      met: half?.latencyMs ? half.latencyMs.p99 < TARGETS.p99Ms : undefined,
+    });
+  }
+  if (r.slowConsumer && !r.slowConsumer.skipped) {
+    rows.push({
+      target: 'Slow consumer: nothing dropped silently (consumed + reported undelivered + rejected = sent)',
+      measured: `${int(r.slowConsumer.sent)} sent, ${int(r.slowConsumer.unaccounted)} unaccounted`,
+      met: r.slowConsumer.ok,
+    });
+  }
+  return rows;
+}
