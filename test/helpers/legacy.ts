@@ -3,7 +3,7 @@
  * by hand (4-byte little-endian length + JSON text), the captured wire
  * vectors, and a fake Go hub that behaves as the original one does.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -20,7 +20,7 @@ export const U64_MAX = '18446744073709551615';
 
 // ------------------------------------------------------------------ vectors
 
-/** The bytes captured from the original Go hub (shared/legacy-vectors.json, beside the repository). */
+/** The bytes captured from the original Go hub (test/legacy/fixtures/legacy-vectors.json). */
 export interface LegacyVectors {
   hostB: string;
   hostC: string;
@@ -34,11 +34,10 @@ export interface LegacyVectors {
   offline_notice_to_sender_text: string;
 }
 
+export const LEGACY_VECTORS = fileURLToPath(new URL('../legacy/fixtures/legacy-vectors.json', import.meta.url));
+
 export function loadLegacyVectors(): LegacyVectors {
-  const url = new URL('../../../shared/legacy-vectors.json', import.meta.url);
-  const path = fileURLToPath(url);
-  if (!existsSync(path)) throw new Error(`legacy wire vectors not found at ${path}`);
-  return JSON.parse(readFileSync(url, 'utf8')) as LegacyVectors;
+  return JSON.parse(readFileSync(LEGACY_VECTORS, 'utf8')) as LegacyVectors;
 }
 
 // ------------------------------------------------------------------ frames

@@ -1,7 +1,7 @@
 /**
  * The relay as a Go `transmit` hub, byte for byte: raw sockets play Go IM
  * nodes and replay the frames captured from the original hub
- * (shared/legacy-vectors.json).
+ * (test/legacy/fixtures/legacy-vectors.json).
  */
 import { describe, expect, it } from 'vitest';
 import { parseTransmitMap } from '../../src/legacy/index.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,12 +10,8 @@ import {
   parseTransmitMap,
 } from '../../src/legacy/index.js';
 
-// Bytes captured from the original Go hub, kept in shared/ beside the repository.
-const vectorsUrl = new URL('../../../shared/legacy-vectors.json', import.meta.url);
-const vectorsPath = fileURLToPath(vectorsUrl);
-if (!existsSync(vectorsPath)) {
-  throw new Error(`legacy wire vectors not found at ${vectorsPath}: shared/legacy-vectors.json must sit beside the repository`);
-}
+// Bytes captured from the original Go hub.
+const vectorsPath = fileURLToPath(new URL('./fixtures/legacy-vectors.json', import.meta.url));
 
 interface Vectors {
   hostB: string;
@@ -30,7 +26,7 @@ interface Vectors {
   offline_notice_to_sender_text: string;
 }
 
-const vectors = JSON.parse(readFileSync(vectorsUrl, 'utf8')) as Vectors;
+const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
 
 /** The payload of a captured frame: the bytes after its 4-byte little-endian length. */
 function payloadOf(frameHex: string): Buffer {
