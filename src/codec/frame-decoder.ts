@@ -36,6 +36,10 @@ export class FrameDecoder {
   private buffered = 0;
   private expected = -1;
   private failure: Error | undefined;
+  /** Where the payload returned by the last {@link nextInPlace} starts in the returned buffer. */
+  frameStart = 0;
+  /** Where it ends. */
+  frameEnd = 0;
 
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -69,6 +73,19 @@ export class FrameDecoder {
    * needed. Throws a `RelayError` (`ERR_FRAME_TOO_LARGE`) on an oversized length.
    */
   next(): Buffer | undefined {
+    const buf = this.nextInPlace();
+    if (buf === undefined) return undefined;
+    return this.frameStart === 0 && this.frameEnd === buf.length ? buf : buf.subarray(this.frameStart, this.frameEnd);
+  }
+
+  /**
+   * Like {@link next}, without making a view: returns the buffer that holds
+   * the next payload, which lies at `[frameStart, frameEnd)` of it. A payload
+   * inside one pushed chunk is returned as that chunk; one that spans chunks
+   * is copied once into a buffer of its own. For hot loops that handle
+   * millions of frames a second, where a view per frame is garbage.
+   */
+  nextInPlace(): Buffer | undefined {
     if (this.failure) throw this.failure;
     if (this.expected < 0) {
       if (this.buffered < FRAME_HEADER_BYTES) return undefined;
@@ -83,9 +100,9 @@ export class FrameDecoder {
       this.expected = length;
     }
     if (this.buffered < this.expected) return undefined;
-    const payload = this.take(this.expected);
+    const holder = this.take(this.expected);
     this.expected = -1;
-    return payload;
+    return holder;
   }
 
   /** Drops everything buffered and any failure, as for a fresh stream. */
@@ -130,14 +147,19 @@ export class FrameDecoder {
     this.dropConsumedHead();
   }
 
+  /** Consumes `n` bytes; sets frameStart/frameEnd to where they lie in the returned buffer. */
   private take(n: number): Buffer {
-    if (n === 0) return EMPTY;
+    if (n === 0) {
+      this.frameStart = this.frameEnd = 0;
+      return EMPTY;
+    }
     const first = this.chunks[this.head]!;
     const available = first.length - this.offset;
     if (available >= n) {
-      const view = first.subarray(this.offset, this.offset + n);
+      this.frameStart = this.offset;
+      this.frameEnd = this.offset + n;
       this.skip(n);
-      return view;
+      return first;
     }
     const out = Buffer.allocUnsafe(n);
     let written = 0;
@@ -148,6 +170,8 @@ export class FrameDecoder {
       written += count;
       this.skip(count);
     }
+    this.frameStart = 0;
+    this.frameEnd = n;
     return out;
   }
 

@@ -16,8 +16,8 @@ export interface DeliverFrame {
 
 /**
  * Appends a DELIVER frame to `writer` from parts of a ROUTE: its user list
- * bytes `[usersStart, usersEnd)` and its payload from `payloadStart` to the
- * end are copied as they are (never decoded), or the payload is shared by
+ * bytes `[usersStart, usersEnd)` and its payload `[payloadStart, payloadEnd)`
+ * are copied as they are (never decoded), or the payload is shared by
  * reference when large. `origin` is the sender's id with its length byte.
  *
  * `sharedPayload` is the payload view, made once per ROUTE and shared by all
@@ -31,9 +31,10 @@ export function writeDeliver(
   usersStart: number,
   usersEnd: number,
   payloadStart: number,
+  payloadEnd: number,
   sharedPayload: Buffer | undefined,
 ): void {
-  const payloadBytes = route.length - payloadStart;
+  const payloadBytes = payloadEnd - payloadStart;
   const headBytes = 2 + origin.length + (usersEnd - usersStart);
   const byReference = sharedPayload !== undefined && payloadBytes >= DEFAULT_COPY_THRESHOLD;
   const off = writer.reserve(headBytes + payloadBytes, byReference ? headBytes : headBytes + payloadBytes);
@@ -48,10 +49,10 @@ export function writeDeliver(
     writer.appendReference(sharedPayload);
   } else if (usersEnd === payloadStart) {
     // The last host's users run straight into the payload: one copy for both.
-    route.copy(buf, at, usersStart);
+    route.copy(buf, at, usersStart, payloadEnd);
   } else {
     route.copy(buf, at, usersStart, usersEnd);
-    route.copy(buf, off + headBytes, payloadStart);
+    route.copy(buf, off + headBytes, payloadStart, payloadEnd);
   }
 }
 

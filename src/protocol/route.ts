@@ -137,6 +137,8 @@ function checkSize(total: number, max: number): void {
  * or decoding anything. Reused from frame to frame.
  */
 export class RouteSpans {
+  /** Where the ROUTE ends in its buffer (it may share the buffer with other frames). */
+  end = 0;
   flags = 0;
   seq = 0;
   hostCount = 0;
@@ -162,26 +164,27 @@ export class RouteSpans {
 }
 
 /**
- * Validates a ROUTE payload's routing table and records where each host and
- * user list lies. The payload bytes after the table are never looked at.
- * Throws `ERR_PROTOCOL` for any inconsistency.
+ * Validates the routing table of the ROUTE at `[start, end)` of `p` and
+ * records where each host and user list lies (offsets into `p`). The payload
+ * bytes after the table are never looked at. Throws `ERR_PROTOCOL` for any
+ * inconsistency.
  */
-export function scanRoute(p: Buffer, spans: RouteSpans): void {
-  const len = p.length;
-  if (len < ROUTE_FIXED_BYTES) throw new ProtocolError('route: frame truncated');
-  spans.flags = p[1]!;
-  spans.seq = p.readUInt32LE(2);
-  const hostCount = p.readUInt16LE(6);
+export function scanRoute(p: Buffer, spans: RouteSpans, start = 0, end = p.length): void {
+  if (end - start < ROUTE_FIXED_BYTES) throw new ProtocolError('route: frame truncated');
+  spans.end = end;
+  spans.flags = p[start + 1]!;
+  spans.seq = p.readUInt32LE(start + 2);
+  const hostCount = p.readUInt16LE(start + 6);
   if (spans.offsets.length < 4 * hostCount) spans.offsets = new Int32Array(4 * hostCount);
   const offsets = spans.offsets;
-  let pos = ROUTE_FIXED_BYTES;
+  let pos = start + ROUTE_FIXED_BYTES;
   for (let h = 0; h < hostCount; h++) {
-    if (pos >= len) throw new ProtocolError('route: routing table truncated');
+    if (pos >= end) throw new ProtocolError('route: routing table truncated');
     const hostLen = p[pos]!;
     if (hostLen === 0) throw new ProtocolError('route: empty host');
     const hostStart = pos + 1;
     const usersStart = hostStart + hostLen;
-    pos = skipUserList(p, usersStart);
+    pos = skipUserList(p, usersStart, end);
     const o = 4 * h;
     offsets[o] = hostStart;
     offsets[o + 1] = usersStart;
@@ -210,5 +213,5 @@ export function decodeRoute(p: Buffer): RouteFrame {
   for (let i = 0; i < spans.hostCount; i++) {
     hosts.set(p.toString('utf8', spans.hostStart(i), spans.hostEnd(i)), readUserList(p, spans.usersStart(i)));
   }
-  return { seq: spans.seq, flags: spans.flags, kind: spans.kind, hosts, payload: p.subarray(spans.payloadStart) };
+  return { seq: spans.seq, flags: spans.flags, kind: spans.kind, hosts, payload: p.subarray(spans.payloadStart, spans.end) };
 }

@@ -20,18 +20,18 @@ export function readUserList(p: Buffer, start: number): string[] {
   return users;
 }
 
-/** The offset just past the user list that starts at `start` (validated). */
-export function skipUserList(p: Buffer, start: number): number {
-  if (start + 4 > p.length) throw new ProtocolError('user list truncated');
+/** The offset just past the user list that starts at `start` (validated against `limit`, the frame's end). */
+export function skipUserList(p: Buffer, start: number, limit = p.length): number {
+  if (start + 4 > limit) throw new ProtocolError('user list truncated');
   const count = p.readUInt32LE(start);
   let pos = start + 4;
-  if (count * 2 > p.length - pos) throw new ProtocolError('user count exceeds the frame');
+  if (count * 2 > limit - pos) throw new ProtocolError('user count exceeds the frame');
   for (let i = 0; i < count; i++) {
-    if (pos >= p.length) throw new ProtocolError('user list truncated');
+    if (pos >= limit) throw new ProtocolError('user list truncated');
     const n = p[pos]!;
     if (n === 0) throw new ProtocolError('empty user id');
     pos += 1 + n;
   }
-  if (pos > p.length) throw new ProtocolError('user list truncated');
+  if (pos > limit) throw new ProtocolError('user list truncated');
   return pos;
 }

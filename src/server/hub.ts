@@ -86,19 +86,19 @@ export class Hub implements SessionHost {
     this.registry.remove(session);
   }
 
-  route(session: Session, payload: Buffer): boolean {
-    switch (payload[0]) {
+  route(session: Session, buf: Buffer, start: number, end: number): boolean {
+    switch (buf[start]) {
       case FrameType.ROUTE:
-        this.router.route(session, payload);
+        this.router.route(session, buf, start, end);
         return true;
       case FrameType.SEND_USERS:
-        this.presence.sendToUsers(session, payload);
+        this.presence.sendToUsers(session, buf.subarray(start, end));
         return true;
       case FrameType.PRESENCE:
-        this.presence.presence(session, payload);
+        this.presence.presence(session, buf.subarray(start, end));
         return true;
       case FrameType.LOCATE:
-        this.presence.locate(session, payload);
+        this.presence.locate(session, buf.subarray(start, end));
         return true;
       default:
         return false;

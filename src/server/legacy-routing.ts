@@ -75,7 +75,7 @@ export class LegacyTranslation {
   of(route: Buffer, spans: RouteSpans): TransmitMessage | null {
     if (this.message === undefined) {
       try {
-        this.message = spans.kind === PayloadKind.JSON ? messageFromJson(route.subarray(spans.payloadStart)) : null;
+        this.message = spans.kind === PayloadKind.JSON ? messageFromJson(route.subarray(spans.payloadStart, spans.end)) : null;
       } catch {
         this.message = null;
       }

@@ -23,15 +23,16 @@ export class Router {
     private readonly maxOutboundBytes: number,
   ) {}
 
-  route(sender: Session, p: Buffer): void {
+  /** Routes the ROUTE at `[start, end)` of `p` (a socket chunk it may share with other frames). */
+  route(sender: Session, p: Buffer, start: number, end: number): void {
     const spans = this.spans;
-    scanRoute(p, spans);
+    scanRoute(p, spans, start, end);
     const hostCount = spans.hostCount;
     if (this.outcomes.length < hostCount) this.outcomes = new Uint8Array(hostCount);
     const outcomes = this.outcomes;
     const payloadStart = spans.payloadStart;
-    const payloadBytes = p.length - payloadStart;
-    const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart) : undefined;
+    const payloadBytes = end - payloadStart;
+    const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart, end) : undefined;
     const stats = this.stats;
     let failed = 0;
     this.translation.reset();
@@ -52,7 +53,7 @@ export class Router {
       } else if (2 + sender.origin.length + (usersEnd - usersStart) + payloadBytes > target.maxFrameBytes) {
         outcome = FailureReason.REFUSED;
       } else {
-        writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, shared);
+        writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared);
         target.touch();
         stats.deliveries++;
       }

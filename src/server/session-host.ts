@@ -18,8 +18,11 @@ export interface SessionHost {
   announce(session: Session): void;
   /** Takes a provisional legacy node out of the registry silently: it said hello. */
   withdraw(session: Session): void;
-  /** Handles a routing frame (ROUTE, PRESENCE, SEND_USERS, LOCATE) from a ready binary node; false for any other type. */
-  route(session: Session, payload: Buffer): boolean;
+  /**
+   * Handles the routing frame (ROUTE, PRESENCE, SEND_USERS, LOCATE) at
+   * `[start, end)` of `buf` from a ready binary node; false for any other type.
+   */
+  route(session: Session, buf: Buffer, start: number, end: number): boolean;
   /** Routes a legacy JSON document from a legacy node. */
   routeLegacy(session: Session, payload: Buffer): void;
   /**

@@ -214,10 +214,11 @@ export class Session implements Flushable {
     this.host.stats.bytesIn += chunk.length;
     this.decoder.push(chunk);
     try {
-      let frame: Buffer | undefined;
-      while ((frame = this.decoder.next()) !== undefined) {
+      const decoder = this.decoder;
+      let buf: Buffer | undefined;
+      while ((buf = decoder.nextInPlace()) !== undefined) {
         this.host.stats.framesIn++;
-        this.onFrame(frame);
+        this.onFrame(buf, decoder.frameStart, decoder.frameEnd);
         if (this.state === 'closing' || this.state === 'closed') return;
       }
       this.applyBackpressure();
@@ -256,10 +257,15 @@ export class Session implements Flushable {
     }
   }
 
-  private onFrame(payload: Buffer): void {
+  /** Handles the frame at `[start, end)` of `buf` (a view is made only off the routing path). */
+  private onFrame(buf: Buffer, start: number, end: number): void {
+    if (this.state === 'ready' && this.dialect === 'binary') {
+      if (!this.host.route(this, buf, start, end)) this.onReadyControl(buf.subarray(start, end));
+      return;
+    }
+    const payload = buf.subarray(start, end);
     if (this.state === 'ready') {
-      if (this.dialect === 'legacy') this.host.routeLegacy(this, payload);
-      else if (!this.host.route(this, payload)) this.onReadyControl(payload);
+      this.host.routeLegacy(this, payload);
       return;
     }
     if (payload.length === 0) throw new ProtocolError('empty frame');

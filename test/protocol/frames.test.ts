@@ -317,6 +317,36 @@ describe('ROUTE frames', () => {
   });
 });
 
+describe('ROUTE frames inside a larger buffer', () => {
+  it('scanRoute and writeDeliver work in place, between other bytes, reading nothing outside [start, end)', () => {
+    const p = routePayload({ a: ['1', '2'], b: [MAX_U64] }, 'hello', RouteFlags.REPORT);
+    const before = Buffer.from([0xde, 0xad, 0xbe]);
+    const after = Buffer.from([0x05, 0x00, 0x00, 0x00, 0x01]);
+    const chunk = Buffer.concat([before, p, after]);
+    const start = before.length;
+    const end = start + p.length;
+    const spans = new RouteSpans();
+    scanRoute(chunk, spans, start, end);
+    expect(spans.end).toBe(end);
+    expect(chunk.subarray(spans.payloadStart, end).toString()).toBe('hello');
+    const writer = new FrameWriter();
+    const origin = Buffer.from([4, ...Buffer.from('im-9')]);
+    for (let i = 0; i < spans.hostCount; i++) {
+      writeDeliver(writer, origin, spans.flags, chunk, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, end, undefined);
+    }
+    expect(framesOf(writer).map(decodeDeliver).map(({ from, users, payload }) => ({ from, users, payload: payload.toString() }))).toEqual([
+      { from: 'im-9', users: ['1', '2'], payload: 'hello' },
+      { from: 'im-9', users: [MAX_U64], payload: 'hello' },
+    ]);
+  });
+
+  it('a table that claims bytes past `end` is malformed even when the buffer goes on', () => {
+    const p = routePayload({ a: ['1', '2'] }, '', 0);
+    const chunk = Buffer.concat([p, Buffer.alloc(64, 1)]);
+    expect(() => scanRoute(chunk, new RouteSpans(), 0, p.length - 1)).toThrowError(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+  });
+});
+
 describe('DELIVER frames', () => {
   function viaWriteDeliver(table: RouteTable, payload: string | Uint8Array, from: string, flags: number): Buffer[] {
     const p = routePayload(table, payload, flags);
@@ -327,7 +357,7 @@ describe('DELIVER frames', () => {
     const shared = payloadBytes >= 8 * 1024 ? p.subarray(spans.payloadStart) : undefined;
     const writer = new FrameWriter();
     for (let i = 0; i < spans.hostCount; i++) {
-      writeDeliver(writer, origin, spans.flags, p, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, shared);
+      writeDeliver(writer, origin, spans.flags, p, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, p.length, shared);
     }
     return framesOf(writer);
   }
