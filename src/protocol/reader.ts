@@ -52,6 +52,18 @@ export class Reader {
     return this.text(this.u8());
   }
 
+  /**
+   * A string with a one-byte length, decoded without validation (invalid
+   * UTF-8 becomes U+FFFD): for ids the relay echoes back, on hot paths.
+   */
+  id8(): string {
+    const n = this.u8();
+    this.need(n);
+    const v = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   /** A string with a two-byte length. */
   str16(): string {
     return this.text(this.u16());

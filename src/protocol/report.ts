@@ -90,10 +90,10 @@ export function decodeReport(p: Buffer): ReportFrame {
   const full = (r.u8() & ReportFlags.FULL) !== 0;
   const seq = r.u32();
   const delivered = new Array<string>(r.u16());
-  for (let i = 0; i < delivered.length; i++) delivered[i] = r.str8();
+  for (let i = 0; i < delivered.length; i++) delivered[i] = r.id8();
   const failed = new Array<FailedHost>(r.u16());
   for (let i = 0; i < failed.length; i++) {
-    const host = r.str8();
+    const host = r.id8();
     const reason = r.u8() as FailureReason;
     const users = readUserList(p, r.pos);
     r.pos = skipUserList(p, r.pos);
