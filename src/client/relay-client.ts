@@ -1,74 +1,34 @@
 import { EventEmitter } from 'eventemitter3';
-import { ClosedError, ConnectionLostError, ErrorCodes, FrameTooLargeError, RelayError, SendFailedError, TimeoutError } from '../errors.js';
+import { ClosedError, ConnectionLostError, ErrorCodes, RelayError, SendFailedError } from '../errors.js';
 import {
   Features,
   FrameType,
-  MAX_ID_BYTES,
   PresenceOp,
   Scratch,
   decodeDeliver,
-  decodeLocated,
   decodeReport,
-  encodeLocate,
-  encodePresence,
-  userIdToString,
   type RouteTable,
   type UserId,
 } from '../protocol/index.js';
+import { AnnouncedUsers, writePresence } from './announced-users.js';
 import { Connection } from './connection.js';
 import { DeliveryQueue } from './delivery-queue.js';
-import { Fifo } from './fifo.js';
 import { readLegacyFrame, writeLegacySend } from './legacy-wire.js';
+import { Locator } from './locator.js';
 import { resolveClientOptions, type RelayClientOptions, type ResolvedClientOptions } from './options.js';
 import { PendingSend, type ReplyKind } from './pending-send.js';
 import { toOfflineNotice, toSendReport, toUsersReport, type OfflineNotice, type SendReport, type UsersReport } from './report.js';
 import { SendLedger } from './send-ledger.js';
 import { writeRouteSend, writeUsersSend } from './send-encoding.js';
 import { decodeMessage } from './serializer.js';
+import type { Delivery, RelayClientEvents, SendOptions } from './types.js';
 
-/** A message for users on this node. */
-export interface Delivery<M = unknown> {
-  /** The node id of the sender (empty in the legacy dialect, whose hubs do not say). */
-  from: string;
-  /** The users on this node to hand the message to. */
-  users: string[];
-  message: M;
-}
-
-/** Per-send options. */
-export interface SendOptions {
-  /**
-   * `true` (default): resolve with the relay's report. `false`: resolve once
-   * written; users the relay could not hand over arrive on the `offline` event.
-   */
-  report?: boolean;
-}
-
-/** Events of a {@link RelayClient}. */
-export interface RelayClientEvents {
-  /** Welcomed by the relay (first connect and every reconnect). */
-  connect: () => void;
-  /** The connection dropped; the client reconnects unless closed or failed. */
-  disconnect: (reason: RelayError | undefined) => void;
-  /** A reconnection attempt is scheduled. */
-  reconnecting: (info: { attempt: number; delayMs: number; reason: RelayError | undefined }) => void;
-  /** Users of a `{ report: false }` send that no node took, or a legacy hub's offline notice. */
-  offline: (notice: OfflineNotice) => void;
-  /** Something went wrong; a fatal error also ends the delivery loop. */
-  error: (error: RelayError) => void;
-}
+export type { Delivery, RelayClientEvents, SendOptions } from './types.js';
 
 type State = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed' | 'failed';
 
 // Errors after which reconnecting cannot help.
 const FATAL = new Set<string>([ErrorCodes.AUTH, ErrorCodes.REPLACED, ErrorCodes.VERSION]);
-
-interface Locating {
-  seq: number;
-  sentAt: number;
-  resolve: (located: Map<string, string[]>) => void;
-  reject: (error: RelayError) => void;
-}
 
 /**
  * A node's link to the relay: sends messages to users on other nodes and
@@ -104,9 +64,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private flushScheduled = false;
   private readonly inbox: DeliveryQueue<Delivery<M>>;
   /** The users this node announced as online, re-announced after every reconnect. */
-  private readonly presence = new Set<string>();
-  private presenceUsed = false;
-  private readonly locating = new Fifo<Locating>();
+  private readonly announced = new AnnouncedUsers();
+  private readonly locator = new Locator();
 
   constructor(options: RelayClientOptions) {
     super();
@@ -217,14 +176,9 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.requireBinary('locate');
       this.checkOpen();
       if (this.state !== 'ready') throw new SendFailedError('not connected to the relay');
-      const seq = this.nextSeq();
-      const frame = encodeLocate(seq, userIds.map(userIdToString));
-      if (frame.length > this.relayMaxFrameBytes) {
-        throw new FrameTooLargeError(`locate frame of ${frame.length} bytes exceeds the relay's limit of ${this.relayMaxFrameBytes} bytes`);
-      }
-      this.ledger.writer.appendFrame(frame);
+      const answer = this.locator.request(this.ledger.writer, this.nextSeq(), userIds, this.relayMaxFrameBytes);
       this.scheduleFlush();
-      return new Promise((resolve, reject) => this.locating.push({ seq, sentAt: Date.now(), resolve, reject }));
+      return answer;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -297,42 +251,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     return (this.seq = (this.seq + 1) >>> 0);
   }
 
-  private announce(op: PresenceOp, userIds: readonly UserId[]): void {
+  private announce(op: typeof PresenceOp.ONLINE | typeof PresenceOp.OFFLINE, userIds: readonly UserId[]): void {
     this.requireBinary(op === PresenceOp.ONLINE ? 'online' : 'offline');
     this.checkOpen();
-    const users = userIds.map(userIdToString);
-    // Checked before the set changes: a bad id must not end up in every RESET.
-    for (const user of users) checkIdBytes(user);
-    for (const user of users) {
-      if (op === PresenceOp.ONLINE) this.presence.add(user);
-      else this.presence.delete(user);
-    }
-    this.presenceUsed = true;
+    const users = this.announced.apply(op, userIds);
     // While disconnected, the RESET sent on reconnect carries the whole set.
     if (this.state !== 'ready' || users.length === 0) return;
-    this.appendPresence(op, users);
+    writePresence(this.ledger.writer, op, users, this.relayMaxFrameBytes);
     this.scheduleFlush();
-  }
-
-  /**
-   * Appends PRESENCE frames for `users`: one, unless the list does not fit the
-   * relay's frame limit; then several, a RESET's first ones as RESET_PART.
-   */
-  private appendPresence(op: PresenceOp, users: readonly string[]): void {
-    // Type, operation and user count come before the ids.
-    const room = this.relayMaxFrameBytes - 6;
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < users.length; i++) {
-      const size = 1 + Buffer.byteLength(users[i]!, 'utf8');
-      if (bytes + size > room && i > start) {
-        this.ledger.writer.appendFrame(encodePresence(op === PresenceOp.RESET ? PresenceOp.RESET_PART : op, users.slice(start, i)));
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    this.ledger.writer.appendFrame(encodePresence(op, start === 0 ? users : users.slice(start)));
   }
 
   private scheduleFlush(): void {
@@ -380,8 +306,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     // Every welcome from a relay that keeps presence gets a RESET, an empty one
     // included: a relay may still hold users of an earlier process with this
     // node id (within its grace period), and none of them are here now.
-    const reset = this.presenceUsed || ((this.conn!.welcome?.features ?? 0) & Features.PRESENCE) !== 0;
-    if (reset) this.appendPresence(PresenceOp.RESET, [...this.presence]);
+    const reset = this.announced.used || ((this.conn!.welcome?.features ?? 0) & Features.PRESENCE) !== 0;
+    if (reset) this.announced.writeReset(this.ledger.writer, maxFrameBytes);
     if (this.ledger.promoteQueued(maxFrameBytes) || reset) this.scheduleFlush();
     this.emit('connect');
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
@@ -415,10 +341,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         entry?.resolve(entry.reply === 'users' ? toUsersReport(report) : toSendReport(report));
         return;
       }
-      default: {
-        const { seq, located } = decodeLocated(payload);
-        this.locating.take((l) => l.seq === seq)?.resolve(located);
-      }
+      default:
+        this.locator.answer(payload);
     }
   }
 
@@ -447,7 +371,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         { cause: reason },
       );
     this.ledger.rejectInflight(lost);
-    for (const l of this.locating.drain()) l.reject(lost());
+    this.locator.rejectAll(lost);
     this.ledger.requeueLive(this.options.dialect === 'legacy' ? () => true : undefined);
 
     if (reason && FATAL.has(reason.code)) {
@@ -526,7 +450,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
 
   private rejectEverything(error: () => RelayError): void {
     this.ledger.rejectAll(error);
-    for (const l of this.locating.drain()) l.reject(error());
+    this.locator.rejectAll(error);
   }
 
   private startSweep(): void {
@@ -547,11 +471,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private readonly sweep = (): void => {
     const now = Date.now();
     this.ledger.expire(now, this.options.reportTimeoutMs, this.lastError);
-    const overdue = now - this.options.reportTimeoutMs;
-    for (let l = this.locating.peek(); l !== undefined && l.sentAt < overdue; l = this.locating.peek()) {
-      this.locating.shift();
-      l.reject(new TimeoutError(`no answer from the relay within ${this.options.reportTimeoutMs} ms`));
-    }
+    this.locator.expire(now, this.options.reportTimeoutMs);
     const conn = this.conn;
     if (this.state !== 'ready' || conn === undefined || this.heartbeatMs === 0) return;
     if (!conn.isPaused && now - conn.lastReceived > 2 * this.heartbeatMs) {
@@ -562,14 +482,6 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   };
 }
 
-function checkIdBytes(user: string): void {
-  // Up to 3 UTF-8 bytes per UTF-16 unit: short ids need no counting.
-  if (user.length * 3 <= MAX_ID_BYTES) return;
-  const bytes = Buffer.byteLength(user, 'utf8');
-  if (bytes > MAX_ID_BYTES) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a user id is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes}`);
-  }
-}
 
 function emptyReply(reply: ReplyKind): SendReport | UsersReport | undefined {
   if (reply === 'hosts') return { delivered: [], offline: {} };
