@@ -37,4 +37,9 @@ export { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from '.
 export type { SendReport, OfflineNotice, FailureKind } from './client/report.js';
 export type { Serializer } from './client/serializer.js';
 export type { RouteTable, UserId } from './protocol/index.js';
+export type { PresenceStore } from './presence/presence-store.js';
+export { LocalPresenceStore } from './presence/local-presence-store.js';
+export { RedisPresenceStore, type RedisPresenceOptions } from './redis/presence-store.js';
+export type { RedisClientLike } from './redis/redis-client-like.js';
+export type { RedisTransportOptions } from './client/options.js';
 export * as protocol from './protocol/index.js';

@@ -15,20 +15,14 @@ import {
   type WelcomeFrame,
 } from '../protocol/index.js';
 import { goAddress } from '../legacy/go-address.js';
+import type { Link, LinkEvents } from './link.js';
 import type { Endpoint } from './url.js';
 
 // Frames the client itself handles; the connection answers the rest.
 const RELAYED = new Set<number>([FrameType.DELIVER, FrameType.REPORT, FrameType.LOCATED]);
 
 /** What a {@link Connection} reports to the client that owns it. */
-export interface ConnectionEvents {
-  /** The relay welcomed the node (a legacy hub: the TCP connection is up). */
-  onReady(terms: { maxFrameBytes: number; heartbeatMs: number }): void;
-  /** A DELIVER, REPORT or LOCATED payload, or any legacy document. */
-  onFrame(payload: Buffer): void;
-  /** The connection is gone; `error` is why (undefined for a clean close we asked for). */
-  onClose(error: RelayError | undefined): void;
-}
+export type ConnectionEvents = LinkEvents;
 
 export interface ConnectionOptions {
   /** `legacy` speaks to a Go transmit hub: no handshake, JSON documents, no heartbeats. */
@@ -44,7 +38,7 @@ export interface ConnectionOptions {
  * One TCP connection to the relay: the handshake, heartbeats and the inbound
  * frame loop. Reconnection is the client's business; a connection lives once.
  */
-export class Connection {
+export class Connection implements Link {
   ready = false;
   welcome: WelcomeFrame | undefined;
   lastReceived = Date.now();
@@ -72,6 +66,10 @@ export class Connection {
       this.closeReason ??= new RelayError(ErrorCodes.CLOSED, `connection to the relay failed: ${err.message}`, { cause: err });
     });
     this.socket.on('close', this.onSocketClose);
+  }
+
+  get features(): number {
+    return this.welcome?.features ?? 0;
   }
 
   /** Bytes handed to the socket and not yet sent. */

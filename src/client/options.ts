@@ -3,6 +3,7 @@ import { ErrorCodes, RelayError } from '../errors.js';
 import { MAX_ID_BYTES } from '../protocol/constants.js';
 import { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from './backoff.js';
 import type { Serializer } from './serializer.js';
+import type { RedisClientLike } from '../redis/redis-client-like.js';
 import { parseRelayUrl, type Endpoint } from './url.js';
 
 /** How long a send that cannot be written keeps trying. */
@@ -20,8 +21,15 @@ export interface WriteRetryOptions {
 
 /** Options of a {@link RelayClient}. */
 export interface RelayClientOptions {
-  /** The relay, as `tcp://host:port`. */
-  url: string;
+  /**
+   * The relay, as `tcp://host:port`; or, to run without a relay over Redis,
+   * `redis://host:port` or `rediss://…` (needs the optional `ioredis` package).
+   */
+  url?: string;
+  /** A ready-made ioredis `Redis` or `Cluster` client to run over, instead of a url. */
+  redis?: RedisClientLike;
+  /** Settings of the Redis transport. */
+  redisOptions?: RedisTransportOptions;
   /**
    * This node's id: the host key other nodes use to route to it (1-255 UTF-8
    * bytes). Not used in the legacy dialect, where the id is this end's `ip:port`.
@@ -58,9 +66,28 @@ export interface RelayClientOptions {
   serializer?: Serializer;
 }
 
+/** Settings of the Redis transport. */
+export interface RedisTransportOptions {
+  /** Prefix of every key and channel. Default `imrelay:`. */
+  prefix?: string;
+  /** A node that stops refreshing its liveness key is out of presence after this long. Default 15000 ms. */
+  livenessMs?: number;
+  /**
+   * `sets` (default): user -> nodes as sets, multi-device. `legacy-hash`: the
+   * hash Go IM servers keep (`link:chat:online`, user -> connector id).
+   */
+  presence?: 'sets' | 'legacy-hash';
+  /** The hash of `legacy-hash` presence. Default `link:chat:online`. */
+  legacyHashKey?: string;
+}
+
 export interface ResolvedClientOptions {
   dialect: 'binary' | 'legacy';
+  /** `tcp`: a relay at `endpoint`. `redis`: no relay, Redis at `redisTarget`. */
+  transport: 'tcp' | 'redis';
   endpoint: Endpoint;
+  redisTarget: string | RedisClientLike | undefined;
+  redis: Required<RedisTransportOptions>;
   nodeId: string;
   secret: Buffer | undefined;
   retryStrategy: RetryStrategy;
@@ -103,9 +130,20 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
   if (!(attempts >= 1)) throw invalid('writeRetry.attempts must be at least 1');
   const retryStrategy =
     options.retryStrategy ?? (options.reconnect === false ? () => null : exponentialBackoff(options.reconnect ?? {}));
+  const redisTarget = options.redis ?? (/^rediss?:\/\//.test(options.url ?? '') ? options.url : undefined);
+  if (redisTarget !== undefined && dialect === 'legacy') throw invalid('the legacy dialect runs over a Go hub, not over redis');
+  if (redisTarget === undefined && typeof options.url !== 'string') throw invalid('url is required (tcp://host:port or redis://host:port)');
   return {
     dialect,
-    endpoint: parseRelayUrl(options.url),
+    transport: redisTarget === undefined ? 'tcp' : 'redis',
+    endpoint: redisTarget === undefined ? parseRelayUrl(options.url!) : { host: '', port: 0 },
+    redisTarget,
+    redis: {
+      prefix: options.redisOptions?.prefix ?? 'imrelay:',
+      livenessMs: positive('redisOptions.livenessMs', options.redisOptions?.livenessMs ?? 15_000),
+      presence: options.redisOptions?.presence ?? 'sets',
+      legacyHashKey: options.redisOptions?.legacyHashKey ?? 'link:chat:online',
+    },
     nodeId,
     secret: options.secret === undefined ? undefined : Buffer.isBuffer(options.secret) ? options.secret : Buffer.from(options.secret),
     retryStrategy,

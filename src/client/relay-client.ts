@@ -12,6 +12,8 @@ import {
 } from '../protocol/index.js';
 import { AnnouncedUsers, writePresence } from './announced-users.js';
 import { Connection } from './connection.js';
+import type { Link } from './link.js';
+import { RedisLink } from '../redis/redis-link.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { readLegacyFrame, writeLegacySend } from './legacy-wire.js';
 import { Locator } from './locator.js';
@@ -46,7 +48,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   /** The options in force, defaults filled in. */
   readonly options: ResolvedClientOptions;
   private state: State = 'idle';
-  private conn: Connection | undefined;
+  private conn: Link | undefined;
   private localAddress = '';
   private attempt = 0;
   private lastError: RelayError | undefined;
@@ -276,20 +278,36 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   };
 
   private open(): void {
+    const events = {
+      onReady: (terms: { maxFrameBytes: number; heartbeatMs: number }) => this.onReady(terms.maxFrameBytes, terms.heartbeatMs),
+      onFrame: (payload: Buffer) => this.onFrame(payload),
+      onClose: (reason: RelayError | undefined) => this.onConnectionClose(reason),
+    };
+    const o = this.options;
+    if (o.transport === 'redis') {
+      this.conn = new RedisLink(
+        {
+          nodeId: o.nodeId,
+          target: o.redisTarget!,
+          prefix: o.redis.prefix,
+          presence: { livenessMs: o.redis.livenessMs, mode: o.redis.presence, legacyHashKey: o.redis.legacyHashKey },
+          maxFrameBytes: o.maxFrameBytes,
+          connectTimeoutMs: o.connectTimeoutMs,
+        },
+        events,
+      );
+      return;
+    }
     this.conn = new Connection(
       {
-        dialect: this.options.dialect,
-        endpoint: this.options.endpoint,
-        nodeId: this.options.nodeId,
-        secret: this.options.secret,
-        maxFrameBytes: this.options.maxFrameBytes,
-        connectTimeoutMs: this.options.connectTimeoutMs,
+        dialect: o.dialect,
+        endpoint: o.endpoint,
+        nodeId: o.nodeId,
+        secret: o.secret,
+        maxFrameBytes: o.maxFrameBytes,
+        connectTimeoutMs: o.connectTimeoutMs,
       },
-      {
-        onReady: (terms) => this.onReady(terms.maxFrameBytes, terms.heartbeatMs),
-        onFrame: (payload) => this.onFrame(payload),
-        onClose: (reason) => this.onConnectionClose(reason),
-      },
+      events,
     );
   }
 
@@ -306,7 +324,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     // Every welcome from a relay that keeps presence gets a RESET, an empty one
     // included: a relay may still hold users of an earlier process with this
     // node id (within its grace period), and none of them are here now.
-    const reset = this.announced.used || ((this.conn!.welcome?.features ?? 0) & Features.PRESENCE) !== 0;
+    const reset = this.announced.used || (this.conn!.features & Features.PRESENCE) !== 0;
     if (reset) this.announced.writeReset(this.ledger.writer, maxFrameBytes);
     if (this.ledger.promoteQueued(maxFrameBytes) || reset) this.scheduleFlush();
     this.emit('connect');

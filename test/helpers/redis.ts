@@ -1,0 +1,256 @@
+/**
+ * Real redis-server processes for tests: one standalone server, or a Redis
+ * Cluster of three masters. Each listens on 127.0.0.1 on a free port, keeps
+ * nothing on disk, and dies with the test process even if that process is
+ * killed (a watchdog child kills it when our pipe to the watchdog closes).
+ *
+ * Nothing here skips: without redis-server on the PATH, starting throws and
+ * says how to install it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { LOOPBACK, freePort } from './harness.js';
+
+const START_DEADLINE_MS = 5_000;
+const STOP_DEADLINE_MS = 3_000;
+
+/** A standalone redis-server. */
+export interface RedisProcess {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Shuts the server down (SIGTERM, then SIGKILL if it lingers) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills the server with SIGKILL, as a crash would, and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Stops the server if it runs, then starts a fresh one (empty) on the same port. */
+  restart(): Promise<void>;
+}
+
+/** A Redis Cluster of three masters and no replicas. */
+export interface RedisClusterProcess {
+  readonly nodes: Array<{ host: string; port: number }>;
+  /** Stops every node and removes the cluster's config files. */
+  stop(): Promise<void>;
+}
+
+/** Servers not yet stopped, killed synchronously if the test process exits first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Starts a standalone redis-server on a free loopback port. The caller stops it. */
+export async function startRedis(): Promise<RedisProcess> {
+  requireCommand('redis-server');
+  const dir = mkdtempSync(join(tmpdir(), 'imrelay-redis-'));
+  let server = await spawnOnFreePort(dir, []);
+  const { port } = server;
+  let stopped = false;
+  return {
+    port,
+    url: `redis://${LOOPBACK}:${port}`,
+    async stop() {
+      stopped = true;
+      await server.stop('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      await server.stop('SIGKILL');
+    },
+    async restart() {
+      if (stopped) throw new Error('restart() after stop()');
+      await server.stop('SIGTERM');
+      server = await spawnRedis(port, dir, []);
+    },
+  };
+}
+
+/**
+ * Starts three cluster-enabled redis-servers, joins them with
+ * `redis-cli --cluster create`, and waits until every node reports
+ * `cluster_state:ok`. The caller stops it.
+ */
+export async function startRedisCluster(): Promise<RedisClusterProcess> {
+  requireCommand('redis-server');
+  requireCommand('redis-cli');
+  const dir = mkdtempSync(join(tmpdir(), 'imrelay-redis-cluster-'));
+  const servers: Server[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((server) => server.stop('SIGTERM')));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 1; i <= 3; i++) {
+      servers.push(
+        await spawnOnFreePort(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`)]),
+      );
+    }
+    const addresses = servers.map((server) => `${LOOPBACK}:${server.port}`);
+    const create = await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    if (create.code !== 0) throw new Error(`redis-cli --cluster create failed (${create.code}):\n${create.output}`);
+    await Promise.all(servers.map((server) => waitForClusterOk(server.port)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes: servers.map((server) => ({ host: LOOPBACK, port: server.port })), stop };
+}
+
+interface Server {
+  port: number;
+  stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+}
+
+/** Picks a free port; retries when another process took it before redis-server bound it. */
+async function spawnOnFreePort(dir: string, extra: string[]): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await spawnRedis(port, dir, extra);
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
+    }
+  }
+}
+
+async function spawnRedis(port: number, dir: string, extra: string[]): Promise<Server> {
+  const args = ['--port', String(port), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no', '--dir', dir, ...extra];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => running.delete(child));
+  const watchdog = startWatchdog(child.pid!, dir);
+
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const lingered = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_DEADLINE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (lingered) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    // The server is gone: end the watchdog without letting it signal anything.
+    watchdog.kill('SIGKILL');
+  };
+
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      watchdog.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} exited at start:\n${output}`);
+    }
+    const reply = await redisCommand(port, ['PING']).catch(() => undefined);
+    if (reply === 'PONG') return { port, stop };
+    if (Date.now() > deadline) {
+      await stop('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not answer PING within ${START_DEADLINE_MS} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * A shell that waits for its stdin to close, then kills `pid` and removes
+ * `dir`. Its stdin is a pipe from this process, which closes when this
+ * process dies, however it dies.
+ */
+function startWatchdog(pid: number, dir: string): ChildProcess {
+  const watchdog = spawn('sh', ['-c', 'read _; kill -9 "$0" 2>/dev/null; rm -rf "$1"', String(pid), dir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // Neither keeps the event loop alive: the pipe only has to exist.
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+  return watchdog;
+}
+
+async function waitForClusterOk(port: number): Promise<void> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    const info = await redisCommand(port, ['CLUSTER', 'INFO']).catch((err: unknown) => String(err));
+    if (info.includes('cluster_state:ok')) return;
+    if (Date.now() > deadline) throw new Error(`cluster node ${port} not ok within ${START_DEADLINE_MS} ms:\n${info}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Sends one command over a fresh connection, without a client library, and
+ * returns its reply: simple strings, integers and bulk strings as text; an
+ * error reply rejects.
+ */
+export function redisCommand(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, LOOPBACK);
+    let data = Buffer.alloc(0);
+    const finish = (err: Error | undefined, reply?: string): void => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(reply!);
+    };
+    socket.setTimeout(1_000, () => finish(new Error('timeout')));
+    socket.on('error', (err) => finish(err));
+    socket.on('connect', () => {
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      const eol = data.indexOf('\r\n');
+      if (eol < 0) return;
+      const head = data.toString('utf8', 1, eol);
+      switch (data[0]) {
+        case 0x2b /* + */:
+        case 0x3a /* : */:
+          return finish(undefined, head);
+        case 0x2d /* - */:
+          return finish(new Error(head));
+        case 0x24 /* $ */: {
+          const length = Number(head);
+          if (length < 0) return finish(undefined, '');
+          if (data.length < eol + 2 + length + 2) return;
+          return finish(undefined, data.toString('utf8', eol + 2, eol + 2 + length));
+        }
+        default:
+          return finish(new Error(`unexpected reply ${JSON.stringify(data.toString())}`));
+      }
+    });
+  });
+}
+
+function run(file: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/** Throws, saying how to install it, when `name` is not an executable on the PATH. */
+function requireCommand(name: string): void {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(`${name} is not on the PATH: run \`bash scripts/setup-system.sh\` to install the test dependencies`);
+}
