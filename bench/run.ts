@@ -2,7 +2,7 @@
  * The imrelay benchmark harness.
  *
  *   node --import tsx bench/run.ts [--quick] [--no-write] [--only=capacity,e2e,slow]
- *                                  [--systems=imrelay,loop,redis,nats] [--workloads=small,fanout,large]
+ *                                  [--systems=imrelay,imrelay-redis,loop,redis,nats] [--workloads=small,fanout,large]
  *   node --import tsx bench/run.ts --render   (rewrite latest.md, latest.svg and the doc from latest.json)
  *
  * 1. Relay capacity (bench/capacity/): the relay alone in its own process,
@@ -10,7 +10,8 @@
  *    by a raw TCP pipe with the same framing (the limit) and by
  *    redis-server's own pipelined PUBLISH rate.
  * 2. End to end (bench/e2e/): RelayClient nodes in one process, the relay in
- *    another; the same loop over an in-process ceiling, Redis pub/sub and NATS.
+ *    another; the same loop over imrelay's Redis transport (no relay), an
+ *    in-process ceiling, Redis pub/sub and NATS.
  * 3. Slow consumer (bench/slow-consumer/): one node reads at a tenth of the
  *    rate; nothing may be dropped silently.
  *
@@ -140,13 +141,14 @@ if (wants('e2e')) {
       ...(option('workloads') ? { workloads: option('workloads') } : {}),
     });
     // Table order: by workload, then load, then system (the runs went imrelay first).
+    const SYSTEM_ORDER = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'nats'];
     const rank = (list: string[], x: string): number => list.indexOf(x);
     const workloads = [...new Set(rows.map((r) => r.workload))];
     rows.sort(
       (a, b) =>
         rank(workloads, a.workload) - rank(workloads, b.workload) ||
         rank(['peak', 'half-peak'], a.mode) - rank(['peak', 'half-peak'], b.mode) ||
-        rank(['loop', 'imrelay', 'redis', 'nats'], a.system) - rank(['loop', 'imrelay', 'redis', 'nats'], b.system),
+        rank(SYSTEM_ORDER, a.system) - rank(SYSTEM_ORDER, b.system),
     );
     results.e2e.push(...rows);
     results.errors.push(...errors.map((e) => `end to end: ${e}`));
@@ -157,7 +159,7 @@ if (wants('e2e')) {
         .join(', ');
       if (!trouble) continue;
       const line = `end to end, ${row.systemLabel}, ${row.workloadLabel}, ${row.mode}: ${trouble}`;
-      if (row.system === 'imrelay' || row.system === 'loop') results.errors.push(line);
+      if (row.system === 'imrelay' || row.system === 'imrelay-redis' || row.system === 'loop') results.errors.push(line);
       else results.warnings.push(line);
     }
   });

@@ -34,7 +34,7 @@ export type { RelayStats } from './server/stats.js';
 export { RelayClient, type Delivery, type SendOptions, type RelayClientEvents } from './client/relay-client.js';
 export type { RelayClientOptions, WriteRetryOptions } from './client/options.js';
 export { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from './client/backoff.js';
-export type { SendReport, OfflineNotice, FailureKind } from './client/report.js';
+export type { SendReport, UsersReport, OfflineNotice, FailureKind } from './client/report.js';
 export type { Serializer } from './client/serializer.js';
 export type { RouteTable, UserId } from './protocol/index.js';
 export type { PresenceStore } from './presence/presence-store.js';

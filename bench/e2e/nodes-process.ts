@@ -12,6 +12,7 @@ import { summarize } from '../lib/percentiles.js';
 import { sleep, waitUntil } from '../lib/time.js';
 import { emit, serve } from '../lib/worker.js';
 import { imrelaySystem } from './systems/imrelay.js';
+import { imrelayRedisSystem } from './systems/imrelay-redis.js';
 import { loopSystem } from './systems/loop.js';
 import { natsSystem } from './systems/nats.js';
 import { redisSystem } from './systems/redis.js';
@@ -35,6 +36,8 @@ async function makeSystem(name: string, port: number): Promise<System> {
   switch (name) {
     case 'imrelay':
       return imrelaySystem(port);
+    case 'imrelay-redis':
+      return imrelayRedisSystem(port);
     case 'loop':
       return loopSystem();
     case 'redis':

@@ -1,6 +1,7 @@
 /**
  * End to end: RelayClient nodes (2 senders, 4 or 10 receivers) in one
- * process, the relay in another, and the same loop over the baselines: the
+ * process, the relay in another (or, for imrelay-redis, redis-server in
+ * place of the relay), and the same loop over the baselines: the
  * loop's own ceiling (in-process, no network), hand-rolled Redis pub/sub and
  * hand-rolled NATS, each with its server in its own process. Each workload
  * runs at peak (closed loop) and then offered at half of imrelay's peak rate.
@@ -24,12 +25,19 @@ interface SystemSpec {
 export const SYSTEMS: SystemSpec[] = [
   { name: 'loop', label: 'loop ceiling (in-process)', binaries: [], start: () => Promise.resolve(undefined) },
   { name: 'imrelay', label: 'imrelay', binaries: [], start: () => startRelay() },
+  {
+    name: 'imrelay-redis',
+    label: 'imrelay over Redis (no relay)',
+    binaries: ['redis-server'],
+    npmPackage: 'ioredis',
+    start: () => startRedis(),
+  },
   { name: 'redis', label: 'Redis pub/sub (ioredis)', binaries: ['redis-server'], npmPackage: 'ioredis', start: () => startRedis() },
   { name: 'nats', label: 'NATS (nats.js)', binaries: ['nats-server'], npmPackage: 'nats', start: () => startNats() },
 ];
 
 /** Systems whose failure fails the bench (the baselines' failures are recorded and reported). */
-const ESSENTIAL = new Set(['loop', 'imrelay']);
+const ESSENTIAL = new Set(['loop', 'imrelay', 'imrelay-redis']);
 
 export interface EndToEndOptions {
   log?: (line: string) => void;
@@ -71,7 +79,7 @@ interface Live {
 export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions = {}): Promise<{ rows: E2ERow[]; errors: string[] }> {
   const log = options.log ?? (() => {});
   const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.name));
-  const order = ['loop', 'imrelay', 'redis', 'nats'].filter((s) => !options.systems || options.systems.includes(s));
+  const order = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'nats'].filter((s) => !options.systems || options.systems.includes(s));
   const modes = (['peak', 'half-peak'] as const).filter((m) => !options.modes || options.modes.includes(m));
   const peaks = new Map<string, number>();
   const rows: E2ERow[] = [];

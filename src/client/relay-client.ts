@@ -372,7 +372,9 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
 
   private deliver(delivery: Delivery<M>): void {
     this.inbox.push(delivery);
-    if (this.inbox.full) this.conn?.pause();
+    // While closing, reading never pauses: what the link still holds or
+    // receives was reported delivered, and would be lost with it.
+    if (this.inbox.full && this.state !== 'closing') this.conn?.pause();
   }
 
   private onConnectionClose(reason: RelayError | undefined): void {
@@ -443,19 +445,23 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.finishClose();
       return;
     }
-    if (conn.ready) {
-      this.flush();
-      conn.end();
-    } else {
-      conn.destroy(new ClosedError('the client was closed'));
-    }
-    await new Promise<void>((resolve) => {
+    // Waiting starts before the link is told to close: a link may report its
+    // close synchronously (the Redis link does when it was still connecting).
+    const closed = new Promise<void>((resolve) => {
       const timer = setTimeout(() => conn.destroy(new ClosedError('close timed out')), this.options.closeTimeoutMs);
       this.onClosed = () => {
         clearTimeout(timer);
         resolve();
       };
     });
+    if (conn.ready) {
+      this.flush();
+      conn.end();
+      conn.resume();
+    } else {
+      conn.destroy(new ClosedError('the client was closed'));
+    }
+    await closed;
   }
 
   private finishClose(): void {

@@ -7,9 +7,12 @@ export interface RedisClientLike {
   readonly status: string;
   readonly isCluster?: boolean;
   publish(channel: string, message: Buffer): Promise<number>;
-  spublish?(channel: string, message: Buffer): Promise<number>;
+  /** SPUBLISH answers an integer; ioredis types its reply as `unknown`. */
+  spublish?(channel: string, message: Buffer): Promise<unknown>;
   subscribe(...channels: string[]): Promise<unknown>;
   ssubscribe?(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe?(...channels: string[]): Promise<unknown>;
   call(command: string, ...args: Array<string | Buffer | number>): Promise<unknown>;
   duplicate(...args: unknown[]): RedisClientLike;
   /** A cluster's node clients. */

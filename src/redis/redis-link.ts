@@ -76,6 +76,8 @@ export class RedisLink implements Link {
   private queue: Promise<void> = Promise.resolve();
   /** Routes published and waiting for their replies, so that `end()` lets their reports out first. */
   private readonly routing = new Set<Promise<void>>();
+  /** On a cluster, the last report issued: each waits for the one before (see route). */
+  private lastReport: Promise<void> = Promise.resolve();
   private backlog = 0;
   private resetParts: string[] = [];
   private paused: Buffer[] = [];
@@ -120,10 +122,12 @@ export class RedisLink implements Link {
 
   end(): void {
     if (this.closed) return;
-    // Reports of frames already written come back before the link closes.
+    // Reports of frames already written come back before the link closes; so
+    // do the messages already published to this node (see unsubscribe).
     void this.queue
       .then(() => Promise.all(this.routing))
       .then(() => this.store?.leave(this.options.nodeId))
+      .then(() => this.unsubscribe())
       .catch(() => {})
       .then(() => this.shutdown(undefined));
   }
@@ -137,7 +141,11 @@ export class RedisLink implements Link {
     const pub = typeof target === 'string' ? await connectRedis(target) : target;
     this.pub = pub;
     pub.on('error', this.onClientError);
+    // The link may be closed at any await below (close() while connecting):
+    // then what was made since is released, and nothing more is started.
+    if (this.abandoned()) return;
     await whenReady(pub, connectTimeoutMs);
+    if (this.abandoned()) return;
     // Subscribed connections can do nothing else: a second connection listens.
     const sub = pub.isCluster ? pub.duplicate([], { shardedSubscribers: true }) : pub.duplicate();
     this.sub = sub;
@@ -145,25 +153,62 @@ export class RedisLink implements Link {
     sub.on('messageBuffer', this.onMessage);
     sub.on('smessageBuffer', this.onMessage);
     await whenReady(sub, connectTimeoutMs);
-    if (this.closed) return;
+    if (this.abandoned()) return;
     if (pub.isCluster) await sub.ssubscribe!(this.channel);
     else await sub.subscribe(this.channel);
     // Check with the server rather than trust the client library's word.
     await this.verifySubscribed();
+    if (this.abandoned()) return;
     this.store = new RedisPresenceStore(pub, { ...this.options.presence, prefix: this.options.prefix });
     await this.store.heartbeat(this.options.nodeId);
+    if (this.abandoned()) return;
     for (const client of [pub, sub]) {
       client.on('close', this.onClientClose);
       client.on('end', this.onClientClose);
     }
     const livenessMs = this.options.presence.livenessMs ?? 15_000;
+    // The heartbeat also watches the connection: a Redis that stops answering
+    // (frozen, or cut off without a reset) would otherwise hold this link
+    // forever. Unanswered for livenessMs, this node is out of presence
+    // anyway: the link gives up and the client connects again.
+    let pendingSince = 0;
     this.heartbeat = setInterval(() => {
-      this.store?.heartbeat(this.options.nodeId).catch((err: unknown) => this.destroy(asRelayError(err, 'presence heartbeat failed')));
+      if (pendingSince !== 0) {
+        if (Date.now() - pendingSince > livenessMs) {
+          this.destroy(new RelayError(ErrorCodes.HEARTBEAT, `redis did not answer the presence heartbeat within ${livenessMs} ms`));
+        }
+        return;
+      }
+      pendingSince = Date.now();
+      this.store?.heartbeat(this.options.nodeId).then(
+        () => (pendingSince = 0),
+        (err: unknown) => this.destroy(asRelayError(err, 'presence heartbeat failed')),
+      );
     }, Math.max(50, livenessMs / 3));
     this.heartbeat.unref();
-    if (this.closed) return;
     this.ready = true;
     this.events.onReady({ maxFrameBytes: this.options.maxFrameBytes, heartbeatMs: 0 });
+  }
+
+  /** True when the link was closed while starting; the clients made so far are released. */
+  private abandoned(): boolean {
+    if (!this.closed) return false;
+    this.releaseClients();
+    return true;
+  }
+
+  /**
+   * Leaves this node's channel and waits for Redis to confirm. Every message
+   * published to the channel before that was counted as received in its
+   * sender's report, and is on this connection ahead of the confirmation:
+   * waiting for it hands them all to the client instead of dropping them
+   * with the connection.
+   */
+  private async unsubscribe(): Promise<void> {
+    const sub = this.sub;
+    if (sub === undefined) return;
+    if (this.pub?.isCluster) await sub.sunsubscribe!(this.channel);
+    else await sub.unsubscribe(this.channel);
   }
 
   /** Asks the server (every master, on a cluster) how many subscribers our channel has. */
@@ -245,7 +290,14 @@ export class RedisLink implements Link {
       published.push(this.publish(host, this.takeDeliver()));
     }
     const { seq, flags } = spans;
-    const done = Promise.all(published).then(
+    const replies = Promise.all(published);
+    // On a cluster the hosts' channels live on different shards, whose replies
+    // come back on different connections: a report waits for the ones before
+    // it, so that a sender's reports and offline notices keep their order, as
+    // from a relay. (On one server the replies come back in order anyway.)
+    const cluster = this.pub!.isCluster === true;
+    const ordered = cluster ? Promise.all([replies, this.lastReport]).then(([counts]) => counts) : replies;
+    const done = ordered.then(
       (counts) => {
         const failed: FailedHost[] = [];
         const delivered: string[] = [];
@@ -257,6 +309,7 @@ export class RedisLink implements Link {
       },
       (err: unknown) => this.destroy(asRelayError(err, 'publish failed')),
     );
+    if (cluster) this.lastReport = done;
     this.routing.add(done);
     void done.finally(() => this.routing.delete(done));
   }
@@ -285,6 +338,7 @@ export class RedisLink implements Link {
       else failed.push({ host: nodes[i]!, reason: FailureReason.OFFLINE, users: byNode.get(nodes[i]!)! });
     });
     if (nowhere.length > 0) failed.push({ host: '', reason: FailureReason.NOWHERE, users: nowhere });
+    await this.lastReport;
     this.report(seq, flags, delivered, failed);
   }
 
@@ -306,7 +360,7 @@ export class RedisLink implements Link {
   private publish(host: string, deliver: Buffer): Promise<number> {
     const pub = this.pub!;
     const channel = channelOf(this.options.prefix, host);
-    return pub.isCluster ? pub.spublish!(channel, deliver) : pub.publish(channel, deliver);
+    return pub.isCluster ? (pub.spublish!(channel, deliver) as Promise<number>) : pub.publish(channel, deliver);
   }
 
   /** The DELIVER just written, without its length prefix: a channel message is already framed. */
@@ -332,16 +386,22 @@ export class RedisLink implements Link {
     this.closed = true;
     this.ready = false;
     clearInterval(this.heartbeat);
+    this.releaseClients();
+    this.events.onClose(reason);
+  }
+
+  private releaseClients(): void {
     for (const client of [this.pub, this.sub]) {
       client?.off('close', this.onClientClose);
       client?.off('end', this.onClientClose);
       client?.off('messageBuffer', this.onMessage);
       client?.off('smessageBuffer', this.onMessage);
     }
+    // A client handed in outlives this link: leave no listener of ours on it.
+    if (!this.ownsClients) this.pub?.off('error', this.onClientError);
     // The subscriber connection is always ours; the publisher only when made from a url.
     this.sub?.disconnect();
     if (this.ownsClients) this.pub?.disconnect();
-    this.events.onClose(reason);
   }
 }
 
