@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   LEGACY_OFFLINE_CONTENT,
@@ -9,24 +7,10 @@ import {
   encodeTransmitMap,
   parseTransmitMap,
 } from '../../src/legacy/index.js';
+import { loadLegacyVectors } from '../helpers/legacy.js';
 
 // Bytes captured from the original Go hub.
-const vectorsPath = fileURLToPath(new URL('./fixtures/legacy-vectors.json', import.meta.url));
-
-interface Vectors {
-  hostB: string;
-  hostC: string;
-  sent_payload: string;
-  sent_frame_hex: string;
-  received_by_B_hex: string;
-  received_by_B_text: string;
-  received_by_C_hex: string;
-  received_by_C_text: string;
-  offline_notice_to_sender_hex: string;
-  offline_notice_to_sender_text: string;
-}
-
-const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
+const vectors = loadLegacyVectors();
 
 /** The payload of a captured frame: the bytes after its 4-byte little-endian length. */
 function payloadOf(frameHex: string): Buffer {
