@@ -32,7 +32,7 @@ export class GoFieldNames {
   constructor(names: readonly string[]) {
     const byLength: Candidate[][] = [];
     names.forEach((name, index) => {
-      if (!/^[a-jl-zA-JL-Z]+$/.test(name)) throw new Error(`field name ${name} is not made of letters other than k`);
+      if (!/^[a-jl-zA-JL-Z]+$/.test(name)) throw new Error(`field name ${JSON.stringify(name)} must be ASCII letters other than k`);
       while (byLength.length <= name.length) byLength.push([]);
       byLength[name.length]!.push({ lower: name.toLowerCase(), index });
     });

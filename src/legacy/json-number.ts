@@ -4,8 +4,9 @@
  * decimal string) where a JS number would round it. Numbers in skipped
  * values only need their syntax checked.
  *
- * These work on a buffer and offsets, and return where the number ends, so
- * that the scanner decides when its cursor moves.
+ * These work on a buffer and offsets rather than on the scanner: they
+ * return where a number ends or what it is worth, and the scanner moves its
+ * own cursor.
  *
  * @packageDocumentation
  */

@@ -133,8 +133,11 @@ export class JsonScanner implements StringCursor {
 
   /** After an object key: moves past the `:` and the whitespace around it. */
   colon(): void {
-    this.ws();
-    if (this.pos >= this.n || this.b[this.pos] !== COLON) this.fail("expected ':'");
+    // Go writes no whitespace between tokens, so look for the colon first.
+    if (this.pos >= this.n || this.b[this.pos] !== COLON) {
+      this.ws();
+      if (this.pos >= this.n || this.b[this.pos] !== COLON) this.fail("expected ':'");
+    }
     this.pos++;
     this.ws();
   }
@@ -150,10 +153,15 @@ export class JsonScanner implements StringCursor {
     return true;
   }
 
+  /** {@link moreInObject} for a container that ends with `close`. */
   private more(close: number, unterminated: string, expected: string): boolean {
-    this.ws();
-    if (this.pos >= this.n) this.fail(unterminated);
-    const c = this.b[this.pos];
+    // Go writes no whitespace between tokens, so look for `,` or `close` first.
+    let c = this.pos < this.n ? this.b[this.pos]! : -1;
+    if (c !== COMMA && c !== close) {
+      this.ws();
+      if (this.pos >= this.n) this.fail(unterminated);
+      c = this.b[this.pos]!;
+    }
     if (c === COMMA) {
       this.pos++;
       this.ws();

@@ -134,7 +134,10 @@ function readUsers(s: JsonScanner, users: Map<string, string[]>): Map<string, st
   return users;
 }
 
-/** Reads one host's user ids: `null` (no ids) or an array of uint64 or `null` (read as `"0"`, Go's zero value). */
+/**
+ * Reads one host's user ids: `null` (no ids), or an array whose items are
+ * uint64 or `null` (read as `"0"`, Go's zero value).
+ */
 function readIds(s: JsonScanner): string[] {
   const ids: string[] = [];
   if (s.isNull()) return ids;
