@@ -17,7 +17,7 @@ import { loopSystem } from './systems/loop.js';
 import { natsSystem } from './systems/nats.js';
 import { redisSystem } from './systems/redis.js';
 import type { BenchNode, RouteTable, System } from './systems/types.js';
-import { textFor, type BenchMessage, type Workload } from './workloads.js';
+import { messageFormat, type Workload } from './workloads.js';
 
 export interface RunConfig {
   runId: string;
@@ -54,15 +54,15 @@ async function run(system: System, cfg: RunConfig): Promise<object> {
   const hosts = w.hostsPerMessage;
   const receiverIds = Array.from({ length: w.receivers }, (_, i) => `${cfg.runId}-r${i}`);
   const senderIds = Array.from({ length: w.senders }, (_, i) => `${cfg.runId}-s${i}`);
-  const receivers = await Promise.all(receiverIds.map((id) => system.node(id, { sends: false, receives: true })));
-  const senders = await Promise.all(senderIds.map((id) => system.node(id, { sends: true, receives: false })));
+  const receivers = await Promise.all(receiverIds.map((id) => system.node(id, { sends: false, receives: true, payload: w.payload })));
+  const senders = await Promise.all(senderIds.map((id) => system.node(id, { sends: true, receives: false, payload: w.payload })));
   const usersOf = (host: string): string[] => Array.from({ length: w.usersPerHost }, (_, k) => `${host}-u${k}`);
   const tables: RouteTable[] =
     hosts === 1
       ? receiverIds.map((h) => ({ [h]: usersOf(h) }))
       : [Object.fromEntries(receiverIds.slice(0, hosts).map((h) => [h, usersOf(h)]))];
-  const text = textFor(w.messageBytes);
-  const messageBytes = JSON.stringify({ id: 1_000_000, t: performance.now(), text } satisfies BenchMessage).length;
+  const format = messageFormat(w);
+  const messageBytes = format.bytes;
   const senderIndex = new Map(senderIds.map((id, i) => [id, i]));
 
   const n = w.senders;
@@ -106,7 +106,7 @@ async function run(system: System, cfg: RunConfig): Promise<object> {
     const k = turn[i]!;
     turn[i] = k + 1;
     const table = tables[k % tables.length]!;
-    const message: BenchMessage = { id: nextId++, t: performance.now(), text };
+    const message = format.make(nextId++, performance.now());
     inflight[i]! += hosts;
     sentBy[i]!++;
     sent++;
@@ -137,8 +137,9 @@ async function run(system: System, cfg: RunConfig): Promise<object> {
       if (measuring) {
         winDeliveries++;
         winUsers += d.users.length;
-        if (nSamples < samples.length) samples[nSamples++] = now - (d.message as BenchMessage).t;
-        if (TRACE) trace.push([now, now - (d.message as BenchMessage).t]);
+        const latency = now - format.sentAt(d.message);
+        if (nSamples < samples.length) samples[nSamples++] = latency;
+        if (TRACE) trace.push([now, latency]);
       }
       const i = senderIndex.get(d.from);
       if (i !== undefined) {
@@ -209,6 +210,7 @@ async function run(system: System, cfg: RunConfig): Promise<object> {
     latencyMs: summarize(samples, nSamples),
     nodeCpuMicrosPerMessage: messages > 0 ? (cpu.user + cpu.system) / messages : undefined,
     nodeCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+    nodeSystemCpuMicrosPerMessage: messages > 0 ? cpu.system / messages : undefined,
     messageBytes,
     sent,
     consumed,

@@ -204,6 +204,7 @@ async function runOne(
     megabytesPerSecond: Number(r.megabytesPerSecond),
     latencyMs: r.latencyMs as Latency,
     nodeCpuMicrosPerMessage: r.nodeCpuMicrosPerMessage === undefined ? undefined : Number(r.nodeCpuMicrosPerMessage),
+    ...(r.nodeSystemCpuMicrosPerMessage !== undefined ? { nodeSystemCpuMicrosPerMessage: Number(r.nodeSystemCpuMicrosPerMessage) } : {}),
     nodeCpuPercent: Math.round(Number(r.nodeCpuPercent)),
     ...(serverCpuPerSecond !== undefined && mps > 0 ? { serverCpuMicrosPerMessage: serverCpuPerSecond / mps } : {}),
     ...(end ? { serverPeakRssBytes: end.peakRss } : {}),

@@ -66,6 +66,8 @@ export interface E2ERow {
   latencyMs?: Latency;
   /** CPU of the node process (all senders and receivers) per message, µs. */
   nodeCpuMicrosPerMessage?: number;
+  /** The kernel's share of it (socket reads and writes, loopback TCP), µs. */
+  nodeSystemCpuMicrosPerMessage?: number;
   /** CPU of the node process over wall time, % of one core. */
   nodeCpuPercent?: number;
   /** CPU of the server process per message, µs. */

@@ -19,7 +19,9 @@ import type { Link, LinkEvents } from './link.js';
 import type { Endpoint } from './url.js';
 
 // Frames the client itself handles; the connection answers the rest.
-const RELAYED = new Set<number>([FrameType.DELIVER, FrameType.REPORT, FrameType.LOCATED]);
+function isRelayed(type: number): boolean {
+  return type === FrameType.DELIVER || type === FrameType.ACK || type === FrameType.REPORT || type === FrameType.LOCATED;
+}
 
 /** What a {@link Connection} reports to the client that owns it. */
 export type ConnectionEvents = LinkEvents;
@@ -147,7 +149,7 @@ export class Connection implements Link {
         maxVersion: PROTOCOL_VERSION_MAX,
         nodeId: this.options.nodeId,
         maxFrameBytes: this.options.maxFrameBytes,
-        features: Features.FAILURE_NOTICES,
+        features: Features.FAILURE_NOTICES | Features.ACKS,
         nonce: this.nonce,
       }),
     ]);
@@ -161,12 +163,14 @@ export class Connection implements Link {
 
   private pump(): void {
     try {
-      let frame: Buffer | undefined;
-      while (!this.paused && !this.closed && (frame = this.decoder.next()) !== undefined) {
-        if (frame.length === 0) throw new ProtocolError('empty frame from the relay');
-        const type = frame[0];
-        if (this.options.dialect === 'legacy' || (this.ready && RELAYED.has(type!))) this.events.onFrame(frame);
-        else this.onControl(frame);
+      const decoder = this.decoder;
+      let buf: Buffer | undefined;
+      while (!this.paused && !this.closed && (buf = decoder.nextInPlace()) !== undefined) {
+        const start = decoder.frameStart;
+        const end = decoder.frameEnd;
+        if (end === start) throw new ProtocolError('empty frame from the relay');
+        if (this.options.dialect === 'legacy' || (this.ready && isRelayed(buf[start]!))) this.events.onFrame(buf, start, end);
+        else this.onControl(buf.subarray(start, end));
       }
     } catch (err) {
       const error = err instanceof RelayError ? err : new ProtocolError('malformed frame from the relay', { cause: err });

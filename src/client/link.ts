@@ -35,8 +35,12 @@ export interface Link {
 export interface LinkEvents {
   /** Ready to carry frames; `heartbeatMs` 0 means the link keeps no heartbeat. */
   onReady(terms: { maxFrameBytes: number; heartbeatMs: number }): void;
-  /** A DELIVER, REPORT or LOCATED payload, or any legacy document. */
-  onFrame(payload: Buffer): void;
+  /**
+   * A DELIVER, REPORT, ACK or LOCATED payload, or any legacy document, at
+   * `[start, end)` of `buf` (a read chunk it may share with other frames: a
+   * view is made only by whoever keeps part of it).
+   */
+  onFrame(buf: Buffer, start: number, end: number): void;
   /** The link is gone; `error` is why (undefined for a clean close asked for). */
   onClose(error: RelayError | undefined): void;
 }

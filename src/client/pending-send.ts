@@ -12,13 +12,18 @@ export class PendingSend {
   frame: Buffer | undefined;
   /** When it was handed to the socket (for the report timeout). */
   sentAt = 0;
+  /**
+   * The last moment it may still be written (write retry). Set when it starts
+   * waiting for a connection: a send written at once never needs one.
+   */
+  deadline = 0;
 
   constructor(
     readonly seq: number,
     /** `hosts` for `send`, `users` for `sendToUsers`, `none` for a send that resolves once written. */
     readonly reply: ReplyKind,
-    /** The last moment it may still be written (write retry). */
-    readonly deadline: number,
+    /** For `send`: the hosts it named, which an ACK reports as delivered. */
+    readonly hosts?: string[],
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;

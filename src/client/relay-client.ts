@@ -4,9 +4,12 @@ import {
   Features,
   FrameType,
   PresenceOp,
+  DeliverSpans,
   Scratch,
-  decodeDeliver,
+  decodeAck,
   decodeReport,
+  decodeUserList,
+  scanDeliver,
   type RouteTable,
   type UserId,
 } from '../protocol/index.js';
@@ -17,6 +20,7 @@ import { RedisLink } from '../redis/redis-link.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { readLegacyFrame, writeLegacySend } from './legacy-wire.js';
 import { Locator } from './locator.js';
+import { OriginCache } from './origin-cache.js';
 import { resolveClientOptions, type RelayClientOptions, type ResolvedClientOptions } from './options.js';
 import { PendingSend, type ReplyKind } from './pending-send.js';
 import { toOfflineNotice, toSendReport, toUsersReport, type OfflineNotice, type SendReport, type UsersReport } from './report.js';
@@ -68,6 +72,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   /** The users this node announced as online, re-announced after every reconnect. */
   private readonly announced = new AnnouncedUsers();
   private readonly locator = new Locator();
+  private readonly deliverSpans = new DeliverSpans();
+  private readonly origins = new OriginCache();
 
   constructor(options: RelayClientOptions) {
     super();
@@ -130,12 +136,22 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void>;
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void> {
     const wantsReport = options?.report !== false;
-    return this.request(wantsReport ? 'hosts' : 'none', (writer, seq) => {
+    try {
+      const live = this.prepare();
+      const writer = live ? this.ledger.writer : this.ledger.spare;
+      const seq = this.nextSeq();
       if (this.options.dialect === 'legacy') {
-        return writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) > 0;
+        if (writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) === 0) return Promise.resolve(emptyReply(wantsReport ? 'hosts' : 'none') as SendReport);
+        // A Go hub sends no reports: the send is settled once written.
+        const entry = this.commit(new PendingSend(seq, 'none'), live);
+        return wantsReport ? entry.promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true })) : (entry.promise as Promise<void>);
       }
-      return writeRouteSend(writer, this.scratch, seq, wantsReport, usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
-    }) as Promise<SendReport | void>;
+      const hosts = writeRouteSend(writer, seq, wantsReport, usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
+      if (hosts === undefined) return Promise.resolve(emptyReply(wantsReport ? 'hosts' : 'none') as SendReport);
+      return this.commit(new PendingSend(seq, wantsReport ? 'hosts' : 'none', hosts), live).promise as Promise<SendReport | void>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -148,10 +164,19 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   sendToUsers(userIds: readonly UserId[], message: M, options: SendOptions & { report: false }): Promise<void>;
   sendToUsers(userIds: readonly UserId[], message: M, options?: SendOptions): Promise<UsersReport | void> {
     const wantsReport = options?.report !== false;
-    return this.request(wantsReport ? 'users' : 'none', (writer, seq) => {
+    try {
       this.requireBinary('sendToUsers');
-      return writeUsersSend(writer, this.scratch, seq, wantsReport, userIds, message, this.options.serializer, this.relayMaxFrameBytes);
-    }) as Promise<UsersReport | void>;
+      const live = this.prepare();
+      const seq = this.nextSeq();
+      const writer = live ? this.ledger.writer : this.ledger.spare;
+      const reply = wantsReport ? 'users' : 'none';
+      if (!writeUsersSend(writer, this.scratch, seq, wantsReport, userIds, message, this.options.serializer, this.relayMaxFrameBytes)) {
+        return Promise.resolve(emptyReply(reply) as UsersReport);
+      }
+      return this.commit(new PendingSend(seq, reply), live).promise as Promise<UsersReport | void>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -211,31 +236,28 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   }
 
   /**
-   * Encodes one send with `write` (into the live writer when connected, else
-   * into a frame of its own that waits for a connection) and returns its
-   * outcome. `write` returns false when there is nothing to send.
+   * Checks that a send may be made now and says where it goes: true to the
+   * live connection's writer (checked for room; throws `ERR_BUFFER_FULL`),
+   * false to a frame of its own that waits for a connection.
    */
-  private request(reply: ReplyKind, write: (writer: SendLedger['writer'], seq: number) => boolean): Promise<unknown> {
-    try {
-      this.checkOpen();
-      const seq = this.nextSeq();
-      const entry = new PendingSend(seq, this.options.dialect === 'legacy' && reply !== 'none' ? 'none' : reply, Date.now() + this.options.writeRetryWindowMs);
-      const live = this.state === 'ready' && this.ledger.queuedCount === 0;
-      if (live) this.ledger.checkLiveRoom(this.conn!.writableLength);
-      if (!write(live ? this.ledger.writer : this.ledger.spare, seq)) return Promise.resolve(emptyReply(reply));
-      if (live) {
-        this.ledger.addLive(entry);
-        this.scheduleFlush();
-      } else {
-        this.ledger.addQueued(entry);
-        // A send made before connect() is bounded by its write-retry window too.
-        if (this.sweepTimer === undefined) this.startSweep();
-      }
-      if (this.options.dialect === 'legacy' && reply !== 'none') return entry.promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true }));
-      return entry.promise;
-    } catch (err) {
-      return Promise.reject(err);
+  private prepare(): boolean {
+    this.checkOpen();
+    const live = this.state === 'ready' && this.ledger.queuedCount === 0;
+    if (live) this.ledger.checkLiveRoom(this.conn!.writableLength);
+    return live;
+  }
+
+  /** Registers a send just encoded where {@link prepare} said. */
+  private commit(entry: PendingSend, live: boolean): PendingSend {
+    if (live) {
+      this.ledger.addLive(entry);
+      this.scheduleFlush();
+    } else {
+      this.ledger.addQueued(entry);
+      // A send made before connect() is bounded by its write-retry window too.
+      if (this.sweepTimer === undefined) this.startSweep();
     }
+    return entry;
   }
 
   private checkOpen(): void {
@@ -280,7 +302,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private open(): void {
     const events = {
       onReady: (terms: { maxFrameBytes: number; heartbeatMs: number }) => this.onReady(terms.maxFrameBytes, terms.heartbeatMs),
-      onFrame: (payload: Buffer) => this.onFrame(payload),
+      onFrame: (buf: Buffer, start: number, end: number) => this.onFrame(buf, start, end),
       onClose: (reason: RelayError | undefined) => this.onConnectionClose(reason),
     };
     const o = this.options;
@@ -331,26 +353,33 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
   }
 
-  private onFrame(payload: Buffer): void {
+  private onFrame(p: Buffer, start: number, end: number): void {
     if (this.options.dialect === 'legacy') {
-      this.onLegacyFrame(payload);
+      this.onLegacyFrame(p.subarray(start, end));
       return;
     }
-    switch (payload[0]) {
+    switch (p[start]) {
       case FrameType.DELIVER: {
-        const d = decodeDeliver(payload);
+        const spans = this.deliverSpans;
+        scanDeliver(p, spans, start, end);
+        const from = this.origins.get(p, spans.originStart, spans.originEnd);
         let message: unknown;
         try {
-          message = decodeMessage(d.payload, d.kind, this.options.serializer);
+          message = decodeMessage(p, spans.kind, this.options.serializer, spans.payloadStart, end);
         } catch (cause) {
-          this.emit('error', new RelayError(ErrorCodes.MESSAGE, `undecodable message from ${d.from}`, { cause }));
+          this.emit('error', new RelayError(ErrorCodes.MESSAGE, `undecodable message from ${from}`, { cause }));
           return;
         }
-        this.deliver({ from: d.from, users: d.users, message: message as M });
+        this.deliver({ from, users: decodeUserList(p, spans.usersStart, spans.payloadStart), message: message as M });
+        return;
+      }
+      case FrameType.ACK: {
+        const { first, count } = decodeAck(p, start, end);
+        this.ledger.takeAcknowledged(first, count, settleDelivered);
         return;
       }
       case FrameType.REPORT: {
-        const report = decodeReport(payload);
+        const report = decodeReport(p.subarray(start, end));
         if (!report.full) {
           this.emit('offline', toOfflineNotice(report));
           return;
@@ -360,7 +389,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         return;
       }
       default:
-        this.locator.answer(payload);
+        this.locator.answer(p.subarray(start, end));
     }
   }
 
@@ -506,6 +535,11 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   };
 }
 
+
+/** An ACK's answer: every host the send named took its users. */
+function settleDelivered(entry: PendingSend): void {
+  entry.resolve({ delivered: entry.hosts ?? [], offline: {} } satisfies SendReport);
+}
 
 function emptyReply(reply: ReplyKind): SendReport | UsersReport | undefined {
   if (reply === 'hosts') return { delivered: [], offline: {} };

@@ -4,38 +4,38 @@ import {
   FrameType,
   PAYLOAD_KIND_SHIFT,
   RouteFlags,
-  encodeRouteHeader,
-  routeHostCount,
   userIdToString,
   writeId,
+  writeRoute,
   writeRouteFrame,
   type RouteTable,
   type Scratch,
   type UserId,
 } from '../protocol/index.js';
-import { encodeMessage, type Serializer } from './serializer.js';
+import { encodeMessage, payloadKindOf, type Serializer } from './serializer.js';
+
+// What a send without a report returns: it was written, and no one asks where to.
+const UNREPORTED: string[] = [];
 
 /**
- * Encodes a `send` as a ROUTE frame into `writer`: the routing header into the
- * reused scratch, the message straight into the writer. Returns false (writing
- * nothing) when no host has users.
+ * Encodes a `send` as a ROUTE frame straight into `writer`. Returns the hosts
+ * written when it asks for a report (the hosts an ACK speaks of), or undefined, writing
+ * nothing, when no host has users.
  */
 export function writeRouteSend(
   writer: FrameWriter,
-  scratch: Scratch,
   seq: number,
   wantsReport: boolean,
   table: RouteTable,
   message: unknown,
   serializer: Serializer | undefined,
   maxFrameBytes: number,
-): boolean {
-  const { payload, kind } = encodeMessage(message, serializer);
-  const flags = (wantsReport ? RouteFlags.REPORT : 0) | (kind << PAYLOAD_KIND_SHIFT);
-  const headerBytes = encodeRouteHeader(scratch, flags, seq, table);
-  if (routeHostCount(scratch) === 0) return false;
-  writeRouteFrame(writer, scratch, headerBytes, payload, maxFrameBytes);
-  return true;
+): string[] | undefined {
+  const payload = encodeMessage(message, serializer);
+  const flags = (wantsReport ? RouteFlags.REPORT : 0) | (payloadKindOf(message, serializer) << PAYLOAD_KIND_SHIFT);
+  const hosts = wantsReport ? [] : undefined;
+  if (writeRoute(writer, flags, seq, table, payload, maxFrameBytes, hosts) === 0) return undefined;
+  return hosts ?? UNREPORTED;
 }
 
 /** Encodes a `sendToUsers` as a SEND_USERS frame. Returns false when there are no users. */
@@ -51,11 +51,11 @@ export function writeUsersSend(
 ): boolean {
   if (!Array.isArray(userIds)) throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'userIds must be an array');
   if (userIds.length === 0) return false;
-  const { payload, kind } = encodeMessage(message, serializer);
+  const payload = encodeMessage(message, serializer);
   scratch.ensure(0, 10);
   const buf = scratch.buf;
   buf[0] = FrameType.SEND_USERS;
-  buf[1] = (wantsReport ? RouteFlags.REPORT : 0) | (kind << PAYLOAD_KIND_SHIFT);
+  buf[1] = (wantsReport ? RouteFlags.REPORT : 0) | (payloadKindOf(message, serializer) << PAYLOAD_KIND_SHIFT);
   buf.writeUInt32LE(seq >>> 0, 2);
   buf.writeUInt32LE(userIds.length, 6);
   let pos = 10;

@@ -9,6 +9,8 @@ import type { PendingSend } from './pending-send.js';
 export interface LedgerLimits {
   maxBufferedMessages: number;
   maxBufferedBytes: number;
+  /** How long a send may wait for a connection, from when it starts waiting. */
+  writeRetryWindowMs: number;
 }
 
 /**
@@ -64,8 +66,15 @@ export class SendLedger {
       );
     }
     entry.frame = frame;
+    this.startWaiting(entry, Date.now());
     this.queued.push(entry);
     this.queuedBytes += frame.length;
+  }
+
+  // A send keeps the deadline of when it first waited, however often the
+  // connection drops under it.
+  private startWaiting(entry: PendingSend, now: number): void {
+    if (entry.deadline === 0) entry.deadline = now + this.limits.writeRetryWindowMs;
   }
 
   /**
@@ -114,6 +123,7 @@ export class SendLedger {
     if (this.batch.length === 0) return;
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const waiting = new Fifo<PendingSend>();
+    const now = Date.now();
     let pos = 0;
     let next = 0;
     while (pos < bytes.length) {
@@ -121,6 +131,7 @@ export class SendLedger {
       if (isSend(bytes[pos + FRAME_HEADER_BYTES]!)) {
         const entry = this.batch[next++]!;
         entry.frame = bytes.subarray(pos, end);
+        this.startWaiting(entry, now);
         this.queuedBytes += end - pos;
         waiting.push(entry);
       }
@@ -134,6 +145,21 @@ export class SendLedger {
   /** The in-flight send a report answers; reports come in send order, so it is almost always the first. */
   takeReplied(seq: number): PendingSend | undefined {
     return this.inflight.take((entry) => entry.seq === seq);
+  }
+
+  /**
+   * Settles the in-flight sends an ACK answers: `count` sends from seq
+   * `first`, in send order. Only sends waiting for a host report can be
+   * acknowledged; the work is bounded by what is in flight, whatever the
+   * count claims.
+   */
+  takeAcknowledged(first: number, count: number, settle: (entry: PendingSend) => void): void {
+    const inflight = this.inflight;
+    for (let head = inflight.peek(); head !== undefined; head = inflight.peek()) {
+      if (head.reply !== 'hosts' || ((head.seq - first) >>> 0) >= count) return;
+      inflight.shift();
+      settle(head);
+    }
   }
 
   /** Rejects queued sends past their write deadline and in-flight sends past the report timeout. */

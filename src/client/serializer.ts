@@ -1,4 +1,5 @@
 import { ErrorCodes, RelayError } from '../errors.js';
+import { utf8Text } from '../codec/text.js';
 import { PayloadKind } from '../protocol/constants.js';
 
 /**
@@ -10,22 +11,24 @@ export interface Serializer {
   decode(payload: Buffer): unknown;
 }
 
-/** An encoded message and how it was encoded, so the receiver can decode it the same way. */
-export interface EncodedMessage {
-  payload: Uint8Array | string;
-  kind: PayloadKind;
-}
-
 /**
- * The default encoding: a `Uint8Array` or `Buffer` passes through untouched
- * and arrives as a Buffer; a string travels as UTF-8 and arrives as a string;
+ * How {@link encodeMessage} encodes `message`, so the receiver can decode it
+ * the same way: a `Uint8Array` or `Buffer` passes through untouched and
+ * arrives as a Buffer; a string travels as UTF-8 and arrives as a string;
  * anything else travels as JSON and arrives parsed (a bigint inside it as its
  * decimal string).
  */
-export function encodeMessage(message: unknown, serializer: Serializer | undefined): EncodedMessage {
-  if (serializer) return { payload: serializer.encode(message), kind: PayloadKind.CUSTOM };
-  if (typeof message === 'string') return { payload: message, kind: PayloadKind.TEXT };
-  if (message instanceof Uint8Array) return { payload: message, kind: PayloadKind.BINARY };
+export function payloadKindOf(message: unknown, serializer: Serializer | undefined): PayloadKind {
+  if (serializer) return PayloadKind.CUSTOM;
+  if (typeof message === 'string') return PayloadKind.TEXT;
+  if (message instanceof Uint8Array) return PayloadKind.BINARY;
+  return PayloadKind.JSON;
+}
+
+/** The payload of `message`, encoded as {@link payloadKindOf} says. */
+export function encodeMessage(message: unknown, serializer: Serializer | undefined): Uint8Array | string {
+  if (serializer) return serializer.encode(message);
+  if (typeof message === 'string' || message instanceof Uint8Array) return message;
   let json: string | undefined;
   try {
     json = JSON.stringify(message);
@@ -39,24 +42,34 @@ export function encodeMessage(message: unknown, serializer: Serializer | undefin
     }
   }
   if (json === undefined) throw new RelayError(ErrorCodes.MESSAGE, `a message of type ${typeof message} cannot be sent as JSON`);
-  return { payload: json, kind: PayloadKind.JSON };
+  return json;
 }
 
 function bigintAsString(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-/** The inverse of {@link encodeMessage}, by the kind the sender declared. */
-export function decodeMessage(payload: Buffer, kind: PayloadKind, serializer: Serializer | undefined): unknown {
+/**
+ * The inverse of {@link encodeMessage}, by the kind the sender declared, for
+ * the payload at `[start, end)` of `p`. Text is decoded straight from the
+ * range; a binary or custom payload is handed out as a view of it.
+ */
+export function decodeMessage(
+  p: Buffer,
+  kind: PayloadKind,
+  serializer: Serializer | undefined,
+  start = 0,
+  end = p.length,
+): unknown {
   switch (kind) {
     case PayloadKind.JSON:
-      return JSON.parse(payload.toString('utf8'));
+      return JSON.parse(utf8Text(p, start, end));
     case PayloadKind.TEXT:
-      return payload.toString('utf8');
+      return utf8Text(p, start, end);
     case PayloadKind.BINARY:
-      return payload;
+      return start === 0 && end === p.length ? p : p.subarray(start, end);
     default:
       if (!serializer) throw new RelayError(ErrorCodes.MESSAGE, 'a custom-encoded message arrived but no serializer is set');
-      return serializer.decode(payload);
+      return serializer.decode(start === 0 && end === p.length ? p : p.subarray(start, end));
   }
 }

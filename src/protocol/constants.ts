@@ -19,6 +19,7 @@ export const FrameType = {
   SEND_USERS: 0x8d,
   LOCATE: 0x8e,
   LOCATED: 0x8f,
+  ACK: 0x90,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -80,4 +81,10 @@ export const Features = {
   FAILURE_NOTICES: 0x01,
   /** The relay keeps presence: PRESENCE, SEND_USERS, LOCATE and LOCATED. */
   PRESENCE: 0x02,
+  /**
+   * Runs of fully delivered sends are answered with one ACK frame instead of a
+   * REPORT each. A node announces that it reads ACK; the relay answers with
+   * this bit when it will send them.
+   */
+  ACKS: 0x04,
 } as const;

@@ -1,7 +1,8 @@
 import { ProtocolError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
 import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
-import { readUserList } from './user-list.js';
+import { utf8Text } from '../codec/text.js';
+import { decodeUserList, skipUserList } from './user-list.js';
 
 /** One delivery as a node receives it. */
 export interface DeliverFrame {
@@ -78,15 +79,45 @@ export function encodeDeliver(from: string, users: readonly string[], kind: Payl
   return out;
 }
 
+/**
+ * Where the parts of a DELIVER lie in the buffer that holds it, found by
+ * {@link scanDeliver} without decoding anything. Reused from frame to frame.
+ */
+export class DeliverSpans {
+  kind: PayloadKind = 0;
+  originStart = 0;
+  originEnd = 0;
+  usersStart = 0;
+  /** Where the user list ends and the payload begins. */
+  payloadStart = 0;
+  payloadEnd = 0;
+}
+
+/**
+ * Validates the DELIVER at `[start, end)` of `p` (a socket chunk it may share
+ * with other frames) and records where its parts lie. Throws `ERR_PROTOCOL`
+ * when malformed.
+ */
+export function scanDeliver(p: Buffer, spans: DeliverSpans, start: number, end: number): void {
+  if (end - start < 3 || p[start] !== FrameType.DELIVER) throw new ProtocolError('deliver: frame truncated');
+  spans.kind = ((p[start + 1]! & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
+  const originEnd = start + 3 + p[start + 2]!;
+  if (originEnd > end) throw new ProtocolError('deliver: origin truncated');
+  spans.originStart = start + 3;
+  spans.originEnd = originEnd;
+  spans.usersStart = originEnd;
+  spans.payloadStart = skipUserList(p, originEnd, end);
+  spans.payloadEnd = end;
+}
+
 /** Decodes a DELIVER payload. Throws `ERR_PROTOCOL` when malformed. */
 export function decodeDeliver(p: Buffer): DeliverFrame {
-  if (p.length < 3 || p[0] !== FrameType.DELIVER) throw new ProtocolError('deliver: frame truncated');
-  const kind = ((p[1]! & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
-  const originEnd = 3 + p[2]!;
-  if (originEnd > p.length) throw new ProtocolError('deliver: origin truncated');
-  const from = p.toString('utf8', 3, originEnd);
-  const users = readUserList(p, originEnd);
-  let pos = originEnd + 4;
-  for (let i = 0; i < users.length; i++) pos += 1 + p[pos]!;
-  return { from, users, kind, payload: p.subarray(pos) };
+  const spans = new DeliverSpans();
+  scanDeliver(p, spans, 0, p.length);
+  return {
+    from: utf8Text(p, spans.originStart, spans.originEnd),
+    users: decodeUserList(p, spans.usersStart, spans.payloadStart),
+    kind: spans.kind,
+    payload: p.subarray(spans.payloadStart),
+  };
 }

@@ -1,73 +1,23 @@
-import { ErrorCodes, FrameTooLargeError, ProtocolError, RelayError } from '../errors.js';
+import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
-import {
-  FrameType,
-  MAX_HOSTS_PER_ROUTE,
-  MAX_ID_BYTES,
-  PAYLOAD_KIND_MASK,
-  PAYLOAD_KIND_SHIFT,
-  type PayloadKind,
-} from './constants.js';
+import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
+import { idBound, putId } from './id-writer.js';
+import { ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, type RouteTable } from './route-writer.js';
 import { Scratch } from './scratch.js';
 import { readUserList, skipUserList } from './user-list.js';
-import { userIdToString, type UserId } from './user-id.js';
 
-/** Host (node id) -> the user ids on that host, as a plain object or a Map. */
-export type RouteTable =
-  | Readonly<Record<string, readonly UserId[]>>
-  | ReadonlyMap<string, readonly UserId[]>;
-
-/** Bytes before the routing table: type, flags, seq, host count. */
-export const ROUTE_FIXED_BYTES = 8;
+export { ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
 
 /**
  * Writes a ROUTE frame's header (type, flags, seq, routing table) into
- * `scratch` and returns its length. Hosts with no users are left out.
+ * `scratch` and returns its length. Hosts with no users are left out; the
+ * hosts written are appended to `written` when it is given.
  * Throws `ERR_INVALID_ARGUMENT` for an empty or over-long host or user id.
  */
-export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, table: RouteTable): number {
-  scratch.ensure(0, ROUTE_FIXED_BYTES);
-  let buf = scratch.buf;
-  buf[0] = FrameType.ROUTE;
-  buf[1] = flags;
-  buf.writeUInt32LE(seq >>> 0, 2);
-  let pos = ROUTE_FIXED_BYTES;
-  let hosts = 0;
-  if (table instanceof Map) {
-    for (const [host, users] of table) {
-      const end = writeHost(scratch, pos, host, users, hosts + 1);
-      if (end !== pos) hosts++;
-      pos = end;
-    }
-  } else if (typeof table === 'object' && table !== null) {
-    for (const host of Object.keys(table)) {
-      const end = writeHost(scratch, pos, host, (table as Record<string, UserId[]>)[host]!, hosts + 1);
-      if (end !== pos) hosts++;
-      pos = end;
-    }
-  } else {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'usersByHost must be an object or a Map');
-  }
-  buf = scratch.buf;
-  buf.writeUInt16LE(hosts, 6);
-  return pos;
-}
-
-/** Writes one host and its users (nothing for a host without users); returns the end. */
-function writeHost(scratch: Scratch, pos: number, host: string, users: readonly UserId[], hostNumber: number): number {
-  if (!Array.isArray(users)) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `users of host ${JSON.stringify(host)} must be an array`);
-  }
-  if (users.length === 0) return pos;
-  if (hostNumber > MAX_HOSTS_PER_ROUTE) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a route holds at most ${MAX_HOSTS_PER_ROUTE} hosts`);
-  }
-  pos = writeId(scratch, pos, host, 'host');
-  scratch.ensure(pos, 4);
-  scratch.buf.writeUInt32LE(users.length, pos);
-  pos += 4;
-  for (let i = 0; i < users.length; i++) pos = writeId(scratch, pos, userIdToString(users[i]!), 'user id');
-  return pos;
+export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, table: RouteTable, written?: string[]): number {
+  const room = ROUTE_FIXED_BYTES + routeTableBound(table);
+  scratch.ensure(0, room);
+  return putRouteHeader(scratch.buf, 0, flags, seq, table, written);
 }
 
 /** The number of hosts written by the last {@link encodeRouteHeader} into `scratch`. */
@@ -77,30 +27,8 @@ export function routeHostCount(scratch: Scratch): number {
 
 /** Writes `id` as a one-byte length and its UTF-8 bytes at `pos` of `scratch`; returns the end. */
 export function writeId(scratch: Scratch, pos: number, id: string, what: string): number {
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} must be a non-empty string`);
-  }
-  scratch.ensure(pos, 1 + id.length * 3);
-  const buf = scratch.buf;
-  // Most ids are short ASCII: a byte loop beats Buffer#write's fixed cost.
-  if (id.length <= 32) {
-    let i = 0;
-    for (; i < id.length; i++) {
-      const c = id.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[pos + 1 + i] = c;
-    }
-    if (i === id.length) {
-      buf[pos] = i;
-      return pos + 1 + i;
-    }
-  }
-  const n = buf.write(id, pos + 1, 'utf8');
-  if (n > MAX_ID_BYTES) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${n}`);
-  }
-  buf[pos] = n;
-  return pos + 1 + n;
+  scratch.ensure(pos, idBound(id, what));
+  return putId(scratch.buf, pos, id, what);
 }
 
 /**

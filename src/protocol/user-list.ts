@@ -1,39 +1,48 @@
 import { ProtocolError } from '../errors.js';
+import { utf8Text } from '../codec/text.js';
 
 /**
  * Reads a user list (a 4-byte count, then one-byte-length ids) starting at
- * `start`. Bounds are checked; ids are decoded as UTF-8.
+ * `start`, bounded by `limit` (the frame's end). Bounds are checked; ids are
+ * decoded as UTF-8.
  */
-export function readUserList(p: Buffer, start: number): string[] {
-  if (start + 4 > p.length) throw new ProtocolError('user list truncated');
+export function readUserList(p: Buffer, start: number, limit = p.length): string[] {
+  return decodeUserList(p, start, skipUserList(p, start, limit));
+}
+
+/**
+ * Decodes the user list at `[start, end)`, which {@link skipUserList} has
+ * already validated (it returned `end`).
+ */
+export function decodeUserList(p: Buffer, start: number, end: number): string[] {
   const count = p.readUInt32LE(start);
   const first = start + 4;
-  if (count * 2 > p.length - first) throw new ProtocolError('user count exceeds the frame');
-  const end = skipUserList(p, start);
   const users = new Array<string>(count);
-  // One decode for the whole list, then substrings, when it is all ASCII
-  // (the usual case): a decode per id costs more than the ids themselves.
-  const text = p.toString('latin1', first, end);
-  if (!NON_ASCII.test(text)) {
-    for (let i = 0, at = 0; i < count; i++) {
+  // One decode for the whole list, then substrings: a decode per id costs
+  // more than the ids themselves. When the text has one UTF-16 unit per
+  // byte, every byte stood alone (ASCII, or an invalid byte that a per-id
+  // decode would turn into U+FFFD just the same), so the substrings are
+  // exactly the ids, as long as every length byte came through as itself.
+  const text = utf8Text(p, first, end);
+  if (text.length === end - first) {
+    let at = 0;
+    let i = 0;
+    for (; i < count; i++) {
       const n = text.charCodeAt(at);
+      if (n >= 0x80) break;
       users[i] = text.substring(at + 1, at + 1 + n);
       at += 1 + n;
     }
-    return users;
+    if (i === count) return users;
   }
   let pos = first;
   for (let i = 0; i < count; i++) {
     const n = p[pos]!;
-    users[i] = p.toString('utf8', pos + 1, pos + 1 + n);
+    users[i] = utf8Text(p, pos + 1, pos + 1 + n);
     pos += 1 + n;
   }
   return users;
 }
-
-// Ids' length bytes are below 0x80 too whenever the ids are short ASCII.
-// eslint-disable-next-line no-control-regex
-const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The offset just past the user list that starts at `start` (validated against `limit`, the frame's end). */
 export function skipUserList(p: Buffer, start: number, limit = p.length): number {

@@ -116,7 +116,7 @@ export class RedisLink implements Link {
     this.paused = [];
     for (const payload of held) {
       if (this.isPaused) this.paused.push(payload);
-      else this.events.onFrame(payload);
+      else this.events.onFrame(payload, 0, payload.length);
     }
   }
 
@@ -227,7 +227,7 @@ export class RedisLink implements Link {
     if (this.closed || channel.toString() !== this.channel) return;
     this.lastReceived = Date.now();
     if (this.isPaused) this.paused.push(message);
-    else this.events.onFrame(message);
+    else this.events.onFrame(message, 0, message.length);
   };
 
   private readonly onClientError = (): void => {
@@ -378,7 +378,7 @@ export class RedisLink implements Link {
   private reply(payload: Buffer): void {
     if (this.closed) return;
     if (this.isPaused) this.paused.push(payload);
-    else this.events.onFrame(payload);
+    else this.events.onFrame(payload, 0, payload.length);
   }
 
   private shutdown(reason: RelayError | undefined): void {

@@ -66,7 +66,12 @@ export class Router {
 
     stats.routes++;
     const full = (spans.flags & RouteFlags.REPORT) !== 0;
-    if (full || failed > 0) {
+    const acks = sender.acks;
+    if (full && failed === 0 && acks !== undefined) {
+      acks.add(spans.seq, sender.writer);
+      sender.touch();
+    } else if (full || failed > 0) {
+      acks?.seal(sender.writer);
       writeReport(sender.writer, p, spans, outcomes, full);
       sender.touch();
     }

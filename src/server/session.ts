@@ -4,6 +4,7 @@ import { FrameWriter } from '../codec/frame-writer.js';
 import { AuthError, ErrorCodes, ProtocolError, RelayError } from '../errors.js';
 import { encodeLegacyError } from '../legacy/index.js';
 import {
+  AckRun,
   FrameType,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
@@ -40,6 +41,8 @@ export class Session implements Flushable {
   /** The largest frame the node accepts. */
   maxFrameBytes = 0;
   readonly writer = new FrameWriter();
+  /** The run of fully delivered sends not yet acknowledged, for a node that reads ACK frames. */
+  acks: AckRun | undefined;
   dirty = false;
   /** True while this session is in the hub's registry. */
   registered = false;
@@ -135,6 +138,7 @@ export class Session implements Flushable {
   }
 
   flush(): void {
+    this.acks?.seal(this.writer);
     if (this.writer.length === 0) return;
     const frames = this.writer.frames;
     const parts = this.writer.take();
@@ -171,6 +175,8 @@ export class Session implements Flushable {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.closeReason = err;
     this.host.onSessionError(this, err);
+    // Answers owed to the node go out before the frame that says goodbye.
+    this.acks?.seal(this.writer);
     if (this.dialect === 'legacy') this.writer.appendFrame(encodeLegacyError(err.code, err.message));
     else this.writer.appendEncoded(encodeControl({ type: FrameType.ERROR, code: err.code, message: err.message }));
     this.end();
@@ -180,6 +186,7 @@ export class Session implements Flushable {
   goodbye(code: string, message: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.closeReason = new RelayError(code, message);
+    this.acks?.seal(this.writer);
     // A Go node could not parse a GOODBYE: it just sees the connection close.
     if (this.dialect === 'binary') this.writer.appendEncoded(encodeControl({ type: FrameType.GOODBYE, code, message }));
     this.end();
@@ -331,6 +338,7 @@ export class Session implements Flushable {
     }
     this.clearHelloTimer();
     this.state = 'ready';
+    if ((hello.features & Features.ACKS) !== 0) this.acks = new AckRun();
     const options = this.host.options;
     this.sendControl(
       encodeControl({
@@ -338,7 +346,7 @@ export class Session implements Flushable {
         version,
         maxFrameBytes: options.maxFrameBytes,
         heartbeatMs: options.heartbeatIntervalMs,
-        features: Features.FAILURE_NOTICES | Features.PRESENCE,
+        features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS,
         sessionId: newNonce(),
         proof: proof ?? Buffer.alloc(0),
       }),

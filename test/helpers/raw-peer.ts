@@ -155,7 +155,7 @@ export class RawPeer {
    * Completes the node side of the handshake by hand: HELLO, then AUTH if
    * challenged, and returns the WELCOME.
    */
-  async handshake(nodeId: string, secret?: string): Promise<WelcomeFrame> {
+  async handshake(nodeId: string, secret?: string, features = 0): Promise<WelcomeFrame> {
     const nonce = newNonce();
     this.write(
       encodeControl({
@@ -164,7 +164,7 @@ export class RawPeer {
         maxVersion: PROTOCOL_VERSION_MAX,
         nodeId,
         maxFrameBytes: 1024 * 1024,
-        features: 0,
+        features,
         nonce,
       }),
     );

@@ -1,11 +1,13 @@
 /**
  * Hand-rolled Redis pub/sub with ioredis: one channel per node. A send
- * publishes `JSON.stringify({from, users, message})` to each target node's
- * channel (auto-pipelining on, so a burst of publishes is one write); each
- * node's subscriber connection parses the envelope and queues it for the
- * consumer loop.
+ * publishes the envelope (bench/e2e/systems/envelope.ts: JSON, or a binary
+ * header and the payload bytes) to each target node's channel
+ * (auto-pipelining on, so a burst of publishes is one write); each node's
+ * subscriber connection parses the envelope and queues it for the consumer
+ * loop.
  */
 import { DeliveryQueue } from '../../../src/client/delivery-queue.js';
+import { envelopeEncoder, readBinaryEnvelope, readJsonEnvelope } from './envelope.js';
 import type { BenchNode, Delivery, System } from './types.js';
 
 const channel = (node: string): string => `node:${node}`;
@@ -23,11 +25,11 @@ export async function redisSystem(port: number): Promise<System> {
       const pub = role.sends ? await connect() : undefined;
       const sub = role.receives ? await connect() : undefined;
       const queue = new DeliveryQueue<Delivery>(Number.MAX_SAFE_INTEGER, () => {});
+      const envelope = envelopeEncoder(role.payload);
       if (sub) {
-        sub.on('message', (_channel: string, raw: string) => {
-          const envelope = JSON.parse(raw) as Delivery;
-          queue.push({ from: envelope.from, users: envelope.users, message: envelope.message });
-        });
+        // Only a `message` listener makes ioredis turn each payload into a string.
+        if (role.payload === 'binary') sub.on('messageBuffer', (_channel: Buffer, raw: Buffer) => queue.push(readBinaryEnvelope(raw)));
+        else sub.on('message', (_channel: string, raw: string) => queue.push(readJsonEnvelope(raw)));
         await sub.subscribe(channel(id));
       }
       const node: BenchNode = {
@@ -35,11 +37,9 @@ export async function redisSystem(port: number): Promise<System> {
           const hosts = Object.keys(usersByHost);
           if (hosts.length === 1) {
             const host = hosts[0]!;
-            return pub!.publish(channel(host), JSON.stringify({ from: id, users: usersByHost[host], message }));
+            return pub!.publish(channel(host), envelope(id, usersByHost[host]!, message));
           }
-          return Promise.all(
-            hosts.map((host) => pub!.publish(channel(host), JSON.stringify({ from: id, users: usersByHost[host], message }))),
-          );
+          return Promise.all(hosts.map((host) => pub!.publish(channel(host), envelope(id, usersByHost[host]!, message))));
         },
         deliveries: () => queue.iterate(),
         async close() {

@@ -1,4 +1,5 @@
 /** What the end-to-end loop needs from a messaging system: nodes that send and receive. */
+import type { PayloadFormat } from '../workloads.js';
 
 export type RouteTable = Record<string, string[]>;
 
@@ -18,7 +19,10 @@ export interface BenchNode {
 
 export interface System {
   name: string;
-  /** Connects node `id`; `sends`/`receives` say which connections it needs. */
-  node(id: string, role: { sends: boolean; receives: boolean }): Promise<BenchNode>;
+  /**
+   * Connects node `id`; `sends`/`receives` say which connections it needs,
+   * `payload` what its messages are (a baseline frames bytes and JSON differently).
+   */
+  node(id: string, role: { sends: boolean; receives: boolean; payload: PayloadFormat }): Promise<BenchNode>;
   close(): Promise<void>;
 }
