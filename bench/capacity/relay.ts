@@ -14,6 +14,7 @@ import { sleep, waitUntil } from '../lib/time.js';
 
 const RECEIVERS = Array.from({ length: 10 }, (_, i) => `r${i}`);
 const SENDERS = ['s0', 's1'];
+const ACK_SENDERS = ['k0', 'k1'];
 /** Size of a one-host ROUTE frame, prefix included (the same as the raw pipe's frames). */
 export const FRAME_BYTES = 100;
 
@@ -22,6 +23,8 @@ interface Case {
   label: string;
   hosts: number;
   report: boolean;
+  /** The senders read ACK frames: runs of delivered sends are answered by one frame. */
+  acks?: boolean;
 }
 
 export const RELAY_CASES: Case[] = [
@@ -29,6 +32,9 @@ export const RELAY_CASES: Case[] = [
   { id: 'relay-1h-report', label: '1 host/msg + REPORT', hosts: 1, report: true },
   { id: 'relay-10h', label: '10 hosts/msg', hosts: 10, report: false },
   { id: 'relay-10h-report', label: '10 hosts/msg + REPORT', hosts: 10, report: true },
+  // The same answers, as RelayClient gets them: every send reported, runs of delivered ones in one ACK.
+  { id: 'relay-1h-ack', label: '1 host/msg + REPORT, ACK runs', hosts: 1, report: true, acks: true },
+  { id: 'relay-10h-ack', label: '10 hosts/msg + REPORT, ACK runs', hosts: 10, report: true, acks: true },
 ];
 
 export interface RelayCapacityOptions {
@@ -51,8 +57,14 @@ export async function runRelayCapacity(config: BenchConfig, options: RelayCapaci
   try {
     await receiver.request({ cmd: 'connect', port: relay.port, nodes: RECEIVERS }, 'connected', 20_000);
     await sender.request({ cmd: 'connect', port: relay.port, nodes: SENDERS }, 'connected', 20_000);
+    let acks = false;
     for (const kase of RELAY_CASES) {
       if (options.only && !options.only.includes(kase.id)) continue;
+      if ((kase.acks ?? false) !== acks) {
+        acks = kase.acks ?? false;
+        await sender.request({ cmd: 'close' }, 'closed', 10_000);
+        await sender.request({ cmd: 'connect', port: relay.port, nodes: acks ? ACK_SENDERS : SENDERS, acks }, 'connected', 20_000);
+      }
       log(`capacity: ${kase.label}`);
       rows.push(await quietest(() => runCase(kase, config, relay, sender, receiver), config.retries, log));
     }

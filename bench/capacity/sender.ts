@@ -6,10 +6,14 @@
  * failure notices) coming back are counted by their length prefixes.
  * With `raw`, it writes plain 100-byte frames to a counting peer instead.
  *
- * Commands: connect {port, nodes}, connect-raw {port}, run {spec | raw,
+ * With `acks`, the nodes announce that they read ACK frames, so runs of
+ * delivered sends come back as one ACK each instead of a REPORT per send.
+ *
+ * Commands: connect {port, nodes, acks}, connect-raw {port}, run {spec | raw,
  * maxMs, maxFrames}, stop, counts, close, quit.
  */
 import { connect, type Socket } from 'node:net';
+import { Features } from '../../src/protocol/index.js';
 import { FrameCounter } from '../lib/frame-counter.js';
 import { buildRawBatch, buildRouteBatch, openNode, type Batch, type RouteBatchSpec } from '../lib/wire.js';
 import { emit, serve } from '../lib/worker.js';
@@ -63,10 +67,11 @@ serve(async (command) => {
     case 'connect': {
       const port = Number(command.port);
       const nodes = command.nodes as string[];
+      const features = Features.FAILURE_NOTICES | (command.acks ? Features.ACKS : 0);
       conns = await Promise.all(
         nodes.map(async (id) => {
           const counter = new FrameCounter();
-          const socket = await openNode(port, id, (chunk) => counter.push(chunk));
+          const socket = await openNode(port, id, (chunk) => counter.push(chunk), 10_000, features);
           return { socket, counter };
         }),
       );

@@ -25,7 +25,13 @@ export const PING_FRAME = encodeControl({ type: FrameType.PING });
  * A PING is sent every second so the relay's heartbeat never closes a node
  * that only reads.
  */
-export function openNode(port: number, nodeId: string, onData: (chunk: Buffer) => void, timeoutMs = 10_000): Promise<Socket> {
+export function openNode(
+  port: number,
+  nodeId: string,
+  onData: (chunk: Buffer) => void,
+  timeoutMs = 10_000,
+  features: number = Features.FAILURE_NOTICES,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true });
     let buffered: Buffer = Buffer.alloc(0);
@@ -65,7 +71,7 @@ export function openNode(port: number, nodeId: string, onData: (chunk: Buffer) =
           maxVersion: PROTOCOL_VERSION_MAX,
           nodeId,
           maxFrameBytes: 4 * 1024 * 1024,
-          features: Features.FAILURE_NOTICES,
+          features,
           nonce: newNonce(),
         }),
       );

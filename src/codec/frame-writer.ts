@@ -36,6 +36,11 @@ export class FrameWriter {
     return this.queued + (this.pos - this.start);
   }
 
+  /** Inline payload bytes a frame opened now could hold without moving to a new slab. */
+  get available(): number {
+    return Math.max(0, this.buf.length - this.pos - FRAME_HEADER_BYTES);
+  }
+
   /** Frames buffered and not yet taken. */
   get frames(): number {
     return this.frameCount;

@@ -54,11 +54,6 @@ export function putId(buf: Buffer, pos: number, id: string, what: string): numbe
   return at + bytes;
 }
 
-/** {@link putId} for any {@link UserId}. */
-export function putUserId(buf: Buffer, pos: number, id: UserId): number {
-  return putId(buf, pos, typeof id === 'string' ? id : userIdToString(id), 'user id');
-}
-
 function tooLong(what: string, bytes: number): RelayError {
   return new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes}`);
 }

@@ -1,12 +1,12 @@
-import { FrameTooLargeError, ProtocolError } from '../errors.js';
+import { ErrorCodes, FrameTooLargeError, ProtocolError, RelayError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
 import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
 import { idBound, putId } from './id-writer.js';
-import { ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, type RouteTable } from './route-writer.js';
+import { OUT_OF_ROOM, ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, type RouteTable } from './route-writer.js';
 import { Scratch } from './scratch.js';
 import { readUserList, skipUserList } from './user-list.js';
 
-export { ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
+export { OUT_OF_ROOM, ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
 
 /**
  * Writes a ROUTE frame's header (type, flags, seq, routing table) into
@@ -17,7 +17,9 @@ export { ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeRoute, type Ro
 export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, table: RouteTable, written?: string[]): number {
   const room = ROUTE_FIXED_BYTES + routeTableBound(table);
   scratch.ensure(0, room);
-  return putRouteHeader(scratch.buf, 0, flags, seq, table, written);
+  const end = putRouteHeader(scratch.buf, 0, room, flags, seq, table, written);
+  if (end === OUT_OF_ROOM) throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'usersByHost changed while the route was being encoded');
+  return end;
 }
 
 /** The number of hosts written by the last {@link encodeRouteHeader} into `scratch`. */

@@ -119,17 +119,26 @@ describe('writeRoute: a ROUTE written in place in one pass', () => {
     expect(decoder.next()).toBeUndefined();
   });
 
-  it('a table whose arrays grow between sizing and writing is refused, not written past its room', () => {
+  it('a table too large for the slab is sized first; one whose arrays change after sizing is refused, not written past its room', () => {
+    const huge = Array.from({ length: 5000 }, (_, i) => `a-rather-long-user-id-${i}`);
     let reads = 0;
     const table = {
+      // Read once to write in the slab's room (too small), once to size, once to write.
       get a(): string[] {
         reads++;
-        return reads === 1 ? ['u'] : Array.from({ length: 50 }, (_, i) => `user-${i}`);
+        return reads === 2 ? ['u'] : huge;
       },
     };
     const writer = new FrameWriter();
     expectInvalid(() => writeRoute(writer, 0, 1, table, 'p', 1 << 20), /changed while/);
+    expect(reads).toBe(3);
     expect(writer.length).toBe(0);
+
+    const steady = { a: huge, b: ['x'] };
+    expect(writeRoute(writer, 0, 2, steady, 'p', 1 << 20)).toBeGreaterThan(64 * 1024);
+    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
+    for (const part of writer.take()) decoder.push(part);
+    expect(decodeRoute(decoder.next()!).hosts).toEqual(new Map([['a', huge], ['b', ['x']]]));
   });
 
   it('a frame over the limit throws ERR_FRAME_TOO_LARGE and writes nothing', () => {
