@@ -135,24 +135,25 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   send(usersByHost: RouteTable, message: M, options: SendOptions & { report: false }): Promise<void>;
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void>;
   send(usersByHost: RouteTable, message: M, options?: SendOptions): Promise<SendReport | void> {
-    const wantsReport = options?.report !== false;
+    const reply: ReplyKind = options?.report !== false ? 'hosts' : 'none';
     try {
       const live = this.prepare();
       const writer = live ? this.ledger.writer : this.ledger.spare;
       const seq = this.nextSeq();
       if (this.options.dialect === 'legacy') {
-        if (writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) === 0) return Promise.resolve(emptyReply(wantsReport ? 'hosts' : 'none') as SendReport);
+        if (writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) === 0) return Promise.resolve(emptyReply(reply) as SendReport);
         // A Go hub sends no reports: the send is settled once written.
-        const entry = this.commit(new PendingSend(seq, 'none'), live);
-        return wantsReport ? entry.promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true })) : (entry.promise as Promise<void>);
+        const { promise } = this.commit(new PendingSend(seq, 'none'), live);
+        return reply === 'hosts' ? promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true })) : (promise as Promise<void>);
       }
-      const hosts = writeRouteSend(writer, seq, wantsReport, usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
-      if (hosts === undefined) return Promise.resolve(emptyReply(wantsReport ? 'hosts' : 'none') as SendReport);
-      return this.commit(new PendingSend(seq, wantsReport ? 'hosts' : 'none', hosts), live).promise as Promise<SendReport | void>;
+      const hosts = writeRouteSend(writer, seq, reply === 'hosts', usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
+      if (hosts === undefined) return Promise.resolve(emptyReply(reply) as SendReport);
+      return this.commit(new PendingSend(seq, reply, hosts), live).promise as Promise<SendReport | void>;
     } catch (err) {
       return Promise.reject(err);
     }
   }
+
 
   /**
    * Sends `message` to users wherever they are online, by the relay's

@@ -67,9 +67,13 @@ export function decodeMessage(
     case PayloadKind.TEXT:
       return utf8Text(p, start, end);
     case PayloadKind.BINARY:
-      return start === 0 && end === p.length ? p : p.subarray(start, end);
+      return range(p, start, end);
     default:
       if (!serializer) throw new RelayError(ErrorCodes.MESSAGE, 'a custom-encoded message arrived but no serializer is set');
-      return serializer.decode(start === 0 && end === p.length ? p : p.subarray(start, end));
+      return serializer.decode(range(p, start, end));
   }
+}
+
+function range(p: Buffer, start: number, end: number): Buffer {
+  return start === 0 && end === p.length ? p : p.subarray(start, end);
 }

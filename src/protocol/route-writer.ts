@@ -13,42 +13,39 @@ export type RouteTable =
 /** Bytes before the routing table: type, flags, seq, host count. */
 export const ROUTE_FIXED_BYTES = 8;
 
+/** The hosts of `table`, in its order. Throws `ERR_INVALID_ARGUMENT` for something that is no table. */
+function hostsOf(table: RouteTable): readonly string[] {
+  if (table instanceof Map) return Array.from(table.keys());
+  if (typeof table === 'object' && table !== null) return Object.keys(table);
+  throw invalid('usersByHost must be an object or a Map');
+}
+
+/** The users `table` gives `host`, checked to be an array. */
+function usersAt(table: RouteTable, host: string): readonly UserId[] {
+  const users: unknown = table instanceof Map ? table.get(host) : (table as Record<string, unknown>)[host];
+  if (!Array.isArray(users)) throw invalid(`users of host ${JSON.stringify(host)} must be an array`);
+  return users as readonly UserId[];
+}
+
 /**
  * Validates the shape of `table` and returns the most bytes its routing
  * table can take (0 when no host has users: there is nothing to send).
  * Sizing a table before writing it lets it be written in place, with no
- * intermediate copy, however large it is. Throws `ERR_INVALID_ARGUMENT` for a malformed table.
+ * intermediate copy, however large it is. Throws `ERR_INVALID_ARGUMENT` for a
+ * malformed table.
  */
 export function routeTableBound(table: RouteTable): number {
+  const hosts = hostsOf(table);
   let bound = 0;
-  let hosts = 0;
-  if (table instanceof Map) {
-    for (const [host, users] of table) {
-      const b = hostBound(host, users);
-      if (b > 0) hosts++;
-      bound += b;
-    }
-  } else if (typeof table === 'object' && table !== null) {
-    const keys = Object.keys(table);
-    for (let k = 0; k < keys.length; k++) {
-      const host = keys[k]!;
-      const b = hostBound(host, (table as Record<string, readonly UserId[]>)[host]);
-      if (b > 0) hosts++;
-      bound += b;
-    }
-  } else {
-    throw invalid('usersByHost must be an object or a Map');
+  let written = 0;
+  for (let k = 0; k < hosts.length; k++) {
+    const host = hosts[k]!;
+    const users = usersAt(table, host);
+    if (users.length === 0) continue;
+    if (++written > MAX_HOSTS_PER_ROUTE) throw tooManyHosts();
+    bound += idBound(host, 'host') + 4;
+    for (let i = 0; i < users.length; i++) bound += idBound(users[i]!, 'user id');
   }
-  if (hosts > MAX_HOSTS_PER_ROUTE) throw tooManyHosts();
-  return bound;
-}
-
-function hostBound(host: string, users: readonly UserId[] | undefined): number {
-  if (!Array.isArray(users)) throw notAnArray(host);
-  const count = users.length;
-  if (count === 0) return 0;
-  let bound = idBound(host, 'host') + 4;
-  for (let i = 0; i < count; i++) bound += idBound(users[i] as UserId, 'user id');
   return bound;
 }
 
@@ -78,57 +75,90 @@ export function putRouteHeader(
   buf[off + 1] = flags;
   buf.writeUInt32LE(seq >>> 0, off + 2);
   let pos = off + ROUTE_FIXED_BYTES;
-  let hosts = 0;
-  if (table instanceof Map) {
-    for (const [host, users] of table) {
-      if (!Array.isArray(users)) throw notAnArray(host);
-      if (users.length === 0) continue;
-      if (++hosts > MAX_HOSTS_PER_ROUTE) throw tooManyHosts();
-      pos = putHost(buf, pos, limit, host, users);
-      if (pos === OUT_OF_ROOM) return OUT_OF_ROOM;
-      written?.push(host);
-    }
-  } else if (typeof table === 'object' && table !== null) {
-    const keys = Object.keys(table);
-    for (let k = 0; k < keys.length; k++) {
-      const host = keys[k]!;
-      const users = (table as Record<string, readonly UserId[]>)[host];
-      if (!Array.isArray(users)) throw notAnArray(host);
-      if (users.length === 0) continue;
-      if (++hosts > MAX_HOSTS_PER_ROUTE) throw tooManyHosts();
-      pos = putHost(buf, pos, limit, host, users);
-      if (pos === OUT_OF_ROOM) return OUT_OF_ROOM;
-      written?.push(host);
-    }
-  } else {
-    throw invalid('usersByHost must be an object or a Map');
+  let count = 0;
+  const hosts = hostsOf(table);
+  for (let k = 0; k < hosts.length; k++) {
+    const host = hosts[k]!;
+    const users = usersAt(table, host);
+    if (users.length === 0) continue;
+    if (++count > MAX_HOSTS_PER_ROUTE) throw tooManyHosts();
+    pos = putHost(buf, pos, limit, host, users);
+    if (pos === OUT_OF_ROOM) return OUT_OF_ROOM;
+    written?.push(host);
   }
-  buf.writeUInt16LE(hosts, off + 6);
+  buf.writeUInt16LE(count, off + 6);
   return pos;
 }
 
+/**
+ * {@link putRouteHeader} into room sized by {@link routeTableBound}. Only a
+ * table whose arrays change between the sizing and the writing (a getter, a
+ * proxy) can outgrow it; it is refused, and what it wrote is never committed.
+ */
+export function putSizedRouteHeader(
+  buf: Buffer,
+  off: number,
+  room: number,
+  flags: number,
+  seq: number,
+  table: RouteTable,
+  written?: string[],
+): number {
+  const end = putRouteHeader(buf, off, off + room, flags, seq, table, written);
+  if (end === OUT_OF_ROOM) throw invalid('usersByHost changed while the route was being encoded');
+  return end;
+}
+
 function putHost(buf: Buffer, pos: number, limit: number, host: string, users: readonly UserId[]): number {
-  if (typeof host === 'string' && pos + 5 + 3 * host.length > limit) return OUT_OF_ROOM;
+  // A host that is no string is refused by putId, whatever the room.
+  if (typeof host === 'string' && pos + 4 + idBound(host, 'host') > limit) return OUT_OF_ROOM;
   pos = putId(buf, pos, host, 'host');
-  const count = users.length;
-  buf.writeUInt32LE(count, pos);
+  buf.writeUInt32LE(users.length, pos);
   pos += 4;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < users.length; i++) {
     const user = users[i]!;
-    let id: string;
-    let need: number;
-    if (typeof user === 'string') {
-      id = user;
-      need = 1 + 3 * id.length;
-    } else {
-      // The decimal form of a number or bigint is ASCII: a byte per digit.
-      id = userIdToString(user);
-      need = 1 + id.length;
-    }
-    if (pos + need > limit) return OUT_OF_ROOM;
-    pos = putId(buf, pos, id, 'user id');
+    if (pos + idBound(user, 'user id') > limit) return OUT_OF_ROOM;
+    pos = putId(buf, pos, typeof user === 'string' ? user : userIdToString(user), 'user id');
   }
   return pos;
+}
+
+/** A payload as a frame carries it: a string too large to encode into a slab becomes bytes first. */
+export function routePayload(payload: string | Uint8Array): string | Uint8Array {
+  return typeof payload === 'string' && payload.length * 3 >= DEFAULT_COPY_THRESHOLD ? Buffer.from(payload) : payload;
+}
+
+/** Slab bytes a {@link routePayload} takes after the header: none when it goes by reference. */
+export function inlinePayloadRoom(payload: string | Uint8Array): number {
+  if (typeof payload === 'string') return payload.length * 3;
+  return payload.length < DEFAULT_COPY_THRESHOLD ? payload.length : 0;
+}
+
+/**
+ * Writes the payload of the frame begun at `off` of `writer.buf`, whose
+ * header ends at `headerEnd`, and commits the frame; returns its payload
+ * length. The frame was begun with {@link inlinePayloadRoom} bytes after the
+ * header. Throws `ERR_FRAME_TOO_LARGE`, committing nothing, when the frame
+ * would exceed `maxFrameBytes`.
+ */
+export function finishRouteFrame(writer: FrameWriter, off: number, headerEnd: number, payload: string | Uint8Array, maxFrameBytes: number): number {
+  const buf = writer.buf;
+  if (typeof payload === 'string') {
+    const end = headerEnd + writeUtf8(buf, payload, headerEnd);
+    checkSize(end - off, maxFrameBytes);
+    writer.commit(end);
+    return end - off;
+  }
+  const total = headerEnd - off + payload.length;
+  checkSize(total, maxFrameBytes);
+  if (payload.length < DEFAULT_COPY_THRESHOLD) {
+    buf.set(payload, headerEnd);
+    writer.commit(headerEnd + payload.length);
+  } else {
+    writer.commit(headerEnd, total);
+    writer.appendReference(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+  }
+  return total;
 }
 
 // Room tried first for a header: whatever the current slab has left, so
@@ -152,52 +182,25 @@ export function writeRoute(
   maxFrameBytes: number,
   written?: string[],
 ): number {
-  const isText = typeof payload === 'string';
-  if (isText && payload.length * 3 >= DEFAULT_COPY_THRESHOLD) {
-    return writeRoute(writer, flags, seq, table, Buffer.from(payload), maxFrameBytes, written);
-  }
-  const inline = isText ? payload.length * 3 : payload.length < DEFAULT_COPY_THRESHOLD ? payload.length : 0;
+  const body = routePayload(payload);
+  const inline = inlinePayloadRoom(body);
   // One pass over the table in the room the slab has; a table too large for
   // it is sized first and written again in exactly the room it needs.
   if (writer.available < MIN_OPTIMISTIC_ROOM + inline) writer.begin(MIN_OPTIMISTIC_ROOM + inline);
-  let room = writer.available - inline;
-  let off = writer.begin(room + inline);
-  let headerEnd = putRouteHeader(writer.buf, off, off + room, flags, seq, table, written);
+  let off = writer.begin(writer.available);
+  let headerEnd = putRouteHeader(writer.buf, off, off + writer.available - inline, flags, seq, table, written);
   if (headerEnd === OUT_OF_ROOM) {
     if (written) written.length = 0;
-    room = ROUTE_FIXED_BYTES + routeTableBound(table);
+    const room = ROUTE_FIXED_BYTES + routeTableBound(table);
     off = writer.begin(room + inline);
-    headerEnd = putRouteHeader(writer.buf, off, off + room, flags, seq, table, written);
-    // Only a table whose arrays change between the sizing and the writing (a
-    // getter, a proxy) can outgrow its bound; what it wrote is never committed.
-    if (headerEnd === OUT_OF_ROOM) throw invalid('usersByHost changed while the route was being encoded');
+    headerEnd = putSizedRouteHeader(writer.buf, off, room, flags, seq, table, written);
   }
-  const buf = writer.buf;
-  if (buf.readUInt16LE(off + 6) === 0) return 0;
-  if (isText) {
-    const end = headerEnd + writeUtf8(buf, payload, headerEnd);
-    checkSize(end - off, maxFrameBytes);
-    writer.commit(end);
-    return end - off;
-  }
-  const total = headerEnd - off + payload.length;
-  checkSize(total, maxFrameBytes);
-  if (inline > 0 || payload.length === 0) {
-    buf.set(payload, headerEnd);
-    writer.commit(headerEnd + payload.length);
-  } else {
-    writer.commit(headerEnd, total);
-    writer.appendReference(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length));
-  }
-  return total;
+  if (writer.buf.readUInt16LE(off + 6) === 0) return 0;
+  return finishRouteFrame(writer, off, headerEnd, body, maxFrameBytes);
 }
 
 function checkSize(total: number, max: number): void {
   if (total > max) throw new FrameTooLargeError(`message frame of ${total} bytes exceeds the relay's limit of ${max} bytes`);
-}
-
-function notAnArray(host: unknown): RelayError {
-  return invalid(`users of host ${JSON.stringify(host)} must be an array`);
 }
 
 function tooManyHosts(): RelayError {

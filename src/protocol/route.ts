@@ -1,12 +1,20 @@
-import { ErrorCodes, FrameTooLargeError, ProtocolError, RelayError } from '../errors.js';
-import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
+import { ProtocolError } from '../errors.js';
+import type { FrameWriter } from '../codec/frame-writer.js';
 import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
 import { idBound, putId } from './id-writer.js';
-import { OUT_OF_ROOM, ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, type RouteTable } from './route-writer.js';
+import {
+  ROUTE_FIXED_BYTES,
+  finishRouteFrame,
+  inlinePayloadRoom,
+  putSizedRouteHeader,
+  routePayload,
+  routeTableBound,
+  type RouteTable,
+} from './route-writer.js';
 import { Scratch } from './scratch.js';
 import { readUserList, skipUserList } from './user-list.js';
 
-export { OUT_OF_ROOM, ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
+export { ROUTE_FIXED_BYTES, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
 
 /**
  * Writes a ROUTE frame's header (type, flags, seq, routing table) into
@@ -17,14 +25,7 @@ export { OUT_OF_ROOM, ROUTE_FIXED_BYTES, putRouteHeader, routeTableBound, writeR
 export function encodeRouteHeader(scratch: Scratch, flags: number, seq: number, table: RouteTable, written?: string[]): number {
   const room = ROUTE_FIXED_BYTES + routeTableBound(table);
   scratch.ensure(0, room);
-  const end = putRouteHeader(scratch.buf, 0, room, flags, seq, table, written);
-  if (end === OUT_OF_ROOM) throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'usersByHost changed while the route was being encoded');
-  return end;
-}
-
-/** The number of hosts written by the last {@link encodeRouteHeader} into `scratch`. */
-export function routeHostCount(scratch: Scratch): number {
-  return scratch.buf.readUInt16LE(6);
+  return putSizedRouteHeader(scratch.buf, 0, room, flags, seq, table, written);
 }
 
 /** Writes `id` as a one-byte length and its UTF-8 bytes at `pos` of `scratch`; returns the end. */
@@ -47,33 +48,10 @@ export function writeRouteFrame(
   payload: string | Uint8Array,
   maxFrameBytes: number,
 ): number {
-  if (typeof payload === 'string') {
-    const worst = payload.length * 3;
-    if (worst >= DEFAULT_COPY_THRESHOLD) return writeRouteFrame(writer, scratch, headerBytes, Buffer.from(payload), maxFrameBytes);
-    const off = writer.begin(headerBytes + worst);
-    scratch.buf.copy(writer.buf, off, 0, headerBytes);
-    const n = writer.buf.write(payload, off + headerBytes, 'utf8');
-    const total = headerBytes + n;
-    checkSize(total, maxFrameBytes);
-    writer.commit(off + total);
-    return total;
-  }
-  const total = headerBytes + payload.length;
-  checkSize(total, maxFrameBytes);
-  if (payload.length < DEFAULT_COPY_THRESHOLD) {
-    const off = writer.reserve(total);
-    scratch.buf.copy(writer.buf, off, 0, headerBytes);
-    writer.buf.set(payload, off + headerBytes);
-  } else {
-    const off = writer.reserve(total, headerBytes);
-    scratch.buf.copy(writer.buf, off, 0, headerBytes);
-    writer.appendReference(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length));
-  }
-  return total;
-}
-
-function checkSize(total: number, max: number): void {
-  if (total > max) throw new FrameTooLargeError(`message frame of ${total} bytes exceeds the relay's limit of ${max} bytes`);
+  const body = routePayload(payload);
+  const off = writer.begin(headerBytes + inlinePayloadRoom(body));
+  scratch.buf.copy(writer.buf, off, 0, headerBytes);
+  return finishRouteFrame(writer, off, off + headerBytes, body, maxFrameBytes);
 }
 
 /**

@@ -132,8 +132,7 @@ export class PresenceRouter {
     this.stats.routes++;
     const full = (spans.flags & RouteFlags.REPORT) !== 0;
     if (full || failed.length > 0) {
-      sender.acks?.seal(sender.writer);
-      sender.writer.appendFrame(encodeReport({ seq: spans.seq, full, delivered, failed }));
+      sender.reportWriter().appendFrame(encodeReport({ seq: spans.seq, full, delivered, failed }));
       sender.touch();
     }
   }

@@ -71,8 +71,7 @@ export class Router {
       acks.add(spans.seq, sender.writer);
       sender.touch();
     } else if (full || failed > 0) {
-      acks?.seal(sender.writer);
-      writeReport(sender.writer, p, spans, outcomes, full);
+      writeReport(sender.reportWriter(), p, spans, outcomes, full);
       sender.touch();
     }
   }

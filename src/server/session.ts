@@ -132,6 +132,15 @@ export class Session implements Flushable {
     return this.writer.length + this.socket.writableLength;
   }
 
+  /**
+   * The writer for a REPORT to this node. The run of ACKs owed to it is
+   * written first, so the node reads every answer in send order.
+   */
+  reportWriter(): FrameWriter {
+    this.acks?.seal(this.writer);
+    return this.writer;
+  }
+
   /** Marks this session as having output for the next flush. */
   touch(): void {
     this.host.flusher.mark(this);
