@@ -237,7 +237,12 @@ async function main(): Promise<void> {
   const cases: Array<[number, number]> = [
     [100_000, 0],
     [100_000, 10],
-    ...(quick ? [] : ([[1_000_000, 0], [1_000_000, 10]] as Array<[number, number]>)),
+    ...(quick
+      ? []
+      : ([
+          [1_000_000, 0],
+          [1_000_000, 10],
+        ] as Array<[number, number]>)),
   ];
   const rows: Row[] = [];
   for (const [users, multi] of cases) {
@@ -246,7 +251,9 @@ async function main(): Promise<void> {
     process.stderr.write(`${users} users, ${multi}% multi-device: ${Math.round(row.bytesPerUser)} bytes per user\n`);
   }
   const table = markdown(rows);
-  process.stdout.write(`\nRelay heap per online user (${NODES} nodes, ids of ${userId(0).length} bytes, batches of ${BATCH.toLocaleString('en-US')}):\n\n${table}\n`);
+  process.stdout.write(
+    `\nRelay heap per online user (${NODES} nodes, ids of ${userId(0).length} bytes, batches of ${BATCH.toLocaleString('en-US')}):\n\n${table}\n`,
+  );
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'presence-memory.json');
   mkdirSync(dirname(out), { recursive: true });
@@ -260,7 +267,8 @@ async function main(): Promise<void> {
     nodes: NODES,
     batch: BATCH,
     userIdBytes: userId(0).length,
-    method: 'relay in a child process; heapUsed after forced GC, with the users minus before them (after a warm-up announced and withdrew 20k users)',
+    method:
+      'relay in a child process; heapUsed after forced GC, with the users minus before them (after a warm-up announced and withdrew 20k users)',
     results: rows,
   };
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

@@ -45,7 +45,15 @@ serve(
       case 'stats': {
         const rss = process.memoryUsage.rss();
         if (rss > peakRss) peakRss = rss;
-        emit('stats', { t: performance.now(), hr: Number(process.hrtime.bigint() / 1000n), cpu: process.cpuUsage(), rss, peakRss, peerErrors, stats: server.stats() });
+        emit('stats', {
+          t: performance.now(),
+          hr: Number(process.hrtime.bigint() / 1000n),
+          cpu: process.cpuUsage(),
+          rss,
+          peakRss,
+          peerErrors,
+          stats: server.stats(),
+        });
         return;
       }
       case 'reset-peak':

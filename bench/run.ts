@@ -53,7 +53,11 @@ if (argv.includes('--render')) {
   process.exit(0);
 }
 const option = (name: string): string[] | undefined =>
-  argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',').filter(Boolean);
+  argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',')
+    .filter(Boolean);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
 const ONLY = option('only');
@@ -127,7 +131,12 @@ if (wants('capacity')) {
       if (redis.problems) results.warnings.push(`redis PUBLISH: ${redis.problems.join('; ')}`);
     } catch (err) {
       results.warnings.push(`redis PUBLISH: ${message(err)}`);
-      redis = { id: 'redis-publish', label: 'PUBLISH, 1 subscriber, -P 64', system: 'redis-server', skipped: `failed: ${message(err).split('\n')[0]}` };
+      redis = {
+        id: 'redis-publish',
+        label: 'PUBLISH, 1 subscriber, -P 64',
+        system: 'redis-server',
+        skipped: `failed: ${message(err).split('\n')[0]}`,
+      };
     }
     results.capacity.push(redis);
   });
@@ -154,7 +163,10 @@ if (wants('e2e')) {
     results.errors.push(...errors.map((e) => `end to end: ${e}`));
     for (const row of rows) {
       if (row.skipped?.startsWith('failed')) results.warnings.push(`end to end, ${row.systemLabel}, ${row.workloadLabel}: ${row.skipped}`);
-      const trouble = [row.lost ? `${row.lost} deliveries lost` : '', row.sendErrors ? `${row.sendErrors} send errors (${row.firstError})` : '']
+      const trouble = [
+        row.lost ? `${row.lost} deliveries lost` : '',
+        row.sendErrors ? `${row.sendErrors} send errors (${row.firstError})` : '',
+      ]
         .filter(Boolean)
         .join(', ');
       if (!trouble) continue;

@@ -47,12 +47,18 @@ async function once(config: BenchConfig): Promise<CapacityRow> {
     const a = await redis.sample();
     const cpuA = readCpu();
     const bench = new External('redis-benchmark', which('redis-benchmark')!, [
-      '-h', '127.0.0.1',
-      '-p', String(redis.port),
-      '-n', String(requests),
-      '-P', '64',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(redis.port),
+      '-n',
+      String(requests),
+      '-P',
+      '64',
       '-q',
-      'publish', 'ch', 'x',
+      'publish',
+      'ch',
+      'x',
     ]);
     const code = await withTimeout(bench.exited, config.quick ? 30_000 : 180_000, 'redis-benchmark').catch(async (err) => {
       await bench.stop();

@@ -194,7 +194,9 @@ async function run(system: System, cfg: RunConfig): Promise<object> {
     }
     for (const [b, list] of buckets) {
       list.sort((x, y) => x - y);
-      process.stderr.write(`${b} ${list.length} p50 ${list[list.length >> 1]!.toFixed(2)} p99 ${list[Math.floor(list.length * 0.99)]!.toFixed(2)} max ${list[list.length - 1]!.toFixed(2)}\n`);
+      process.stderr.write(
+        `${b} ${list.length} p50 ${list[list.length >> 1]!.toFixed(2)} p99 ${list[Math.floor(list.length * 0.99)]!.toFixed(2)} max ${list[list.length - 1]!.toFixed(2)}\n`,
+      );
     }
   }
   const seconds = (tB - tA) / 1000;

@@ -142,7 +142,11 @@ export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions 
           }
           log(`end to end: ${spec.label}, ${w.label}, ${mode === 'peak' ? 'peak' : `${Math.round(rate)} msg/s offered`}`);
           try {
-            const row = await quietest(() => runOne(config, system.nodes, system.server, w, mode, rate, `${spec.name}${++runs}`), config.retries, log);
+            const row = await quietest(
+              () => runOne(config, system.nodes, system.server, w, mode, rate, `${spec.name}${++runs}`),
+              config.retries,
+              log,
+            );
             rows.push({ ...base(spec, w, mode), ...row });
             if (spec.name === 'imrelay' && mode === 'peak' && row.messagesPerSecond) peaks.set(w.name, row.messagesPerSecond);
             if (row.lost) log(`  ${row.lost} deliveries missing after the drain`);

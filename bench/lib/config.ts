@@ -46,7 +46,14 @@ export function benchConfig(quick: boolean): BenchConfig {
     : {
         quick,
         retries: 2,
-        capacity: { warmupMs: 700, measureMs: 3_000, maxFrames: 50_000_000, batchFrames: 2048, redisRequests: 2_000_000, quiesceMs: 20_000 },
+        capacity: {
+          warmupMs: 700,
+          measureMs: 3_000,
+          maxFrames: 50_000_000,
+          batchFrames: 2048,
+          redisRequests: 2_000_000,
+          quiesceMs: 20_000,
+        },
         e2e: { warmupMs: 700, measureMs: 3_000, drainMs: 15_000, maxMessages: 20_000_000, maxSamples: 4_000_000 },
         slow: { rate: 20_000, durationMs: 6_000, messageBytes: 1024, maxOutboundBytes: 8 * 1024 * 1024, sampleMs: 200, drainMs: 60_000 },
       };

@@ -15,9 +15,7 @@ export function updateDoc(r: Results): boolean {
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) return false;
-  const body = renderMarkdown(r, { title: false })
-    .replace(/^## /gm, '### ')
-    .trim();
+  const body = renderMarkdown(r, { title: false }).replace(/^## /gm, '### ').trim();
   const block = [START, '', body, '', '![Throughput and p99 per system and scenario](../bench/results/latest.svg)', '', END].join('\n');
   writeFileSync(DOC, text.slice(0, a) + block + text.slice(b + END.length));
   return true;

@@ -21,7 +21,10 @@ interface Reading {
 function processJiffies(pid: number | 'self', withChildren: boolean): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // utime, stime; then cutime, cstime: children already reaped.
     return f[11]! + f[12]! + (withChildren ? f[13]! + f[14]! : 0);
   } catch {

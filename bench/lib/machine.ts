@@ -65,7 +65,10 @@ function readTimes(): CpuTimes | undefined {
     const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
     const self = readFileSync('/proc/self/stat', 'utf8');
-    const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = self
+      .slice(self.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // utime, stime, and the CPU of children already reaped (cutime, cstime).
     const own = f[11]! + f[12]! + f[13]! + f[14]!;
     return { busy: user + nice + system + irq + softirq, steal, own };

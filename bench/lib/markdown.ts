@@ -96,7 +96,12 @@ export function renderMarkdown(r: Results, options: { title?: boolean } = {}): s
   if (r.e2e.length > 0) {
     out.push('', '## End to end', '');
     const ceiling = (e: E2ERow) => r.e2e.find((c) => c.system === 'loop' && c.workload === e.workload && c.mode === e.mode && !c.skipped);
-    out.push(table(E2E_HEADER, r.e2e.map((e) => e2eRow(e, ceiling(e)))));
+    out.push(
+      table(
+        E2E_HEADER,
+        r.e2e.map((e) => e2eRow(e, ceiling(e))),
+      ),
+    );
   }
   const s = r.slowConsumer;
   if (s) {
@@ -111,14 +116,28 @@ export function renderMarkdown(r: Results, options: { title?: boolean } = {}): s
       );
       out.push(
         table(
-          ['sent', 'consumed', 'reported overflow', 'reported other', 'rejected', 'unaccounted', 'relay RSS start → peak → end MB', 'Result'],
+          [
+            'sent',
+            'consumed',
+            'reported overflow',
+            'reported other',
+            'rejected',
+            'unaccounted',
+            'relay RSS start → peak → end MB',
+            'Result',
+          ],
           [
             [
               int(s.sent),
               int(s.consumed),
               int(s.reportedOverflow),
               int(s.reportedOther),
-              int(s.rejected) + (s.rejected ? ` (${Object.entries(s.rejections).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''),
+              int(s.rejected) +
+                (s.rejected
+                  ? ` (${Object.entries(s.rejections)
+                      .map(([k, v]) => `${k} ${v}`)
+                      .join(', ')})`
+                  : ''),
               int(s.unaccounted),
               `${mb(s.rss.startBytes)} → ${mb(s.rss.peakBytes)} → ${mb(s.rss.endBytes)}`,
               s.ok ? 'ok: nothing dropped silently' : `**FAILED**: ${s.problems.join('; ')}`,
@@ -130,7 +149,14 @@ export function renderMarkdown(r: Results, options: { title?: boolean } = {}): s
       out.push(
         table(
           ['node', 'reads', 'sent', 'reported delivered', 'reported overflow', 'consumed'],
-          s.perHost.map((h) => [h.host, h.slow ? 'a tenth of its share' : 'at once', int(h.sent), int(h.delivered), int(h.overflow), int(h.consumed)]),
+          s.perHost.map((h) => [
+            h.host,
+            h.slow ? 'a tenth of its share' : 'at once',
+            int(h.sent),
+            int(h.delivered),
+            int(h.overflow),
+            int(h.consumed),
+          ]),
         ),
       );
     }

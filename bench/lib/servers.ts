@@ -123,13 +123,20 @@ export async function startRedis(): Promise<ServerHandle> {
   if (!binary) throw new Error(missing('redis-server'));
   const port = await freePort();
   const ext = new External('redis-server', binary, [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--protected-mode', 'yes',
-    '--client-output-buffer-limit', 'pubsub 0 0 0',
-    '--loglevel', 'warning',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'yes',
+    '--client-output-buffer-limit',
+    'pubsub 0 0 0',
+    '--loglevel',
+    'warning',
   ]);
   try {
     await waitForPort(port, 10_000);

@@ -57,7 +57,9 @@ function bars(
       const w = Math.max(1, (Math.min(b.value, max) / max) * barW);
       out.push(`<rect x="${barX}" y="${cy + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${b.color}" rx="2"/>`);
       if (clipped) {
-        out.push(`<path d="M${barX + w - 14} ${cy + 2} l6 ${rowH - 4} M${barX + w - 8} ${cy + 2} l6 ${rowH - 4}" stroke="#fff" stroke-width="3"/>`);
+        out.push(
+          `<path d="M${barX + w - 14} ${cy + 2} l6 ${rowH - 4} M${barX + w - 8} ${cy + 2} l6 ${rowH - 4}" stroke="#fff" stroke-width="3"/>`,
+        );
       }
       out.push(`<text x="${barX + w + 5}" y="${cy + 15}" class="value">${esc(b.text)}</text>`);
     }
@@ -86,7 +88,10 @@ export function renderSvg(r: Results): string {
   y += 18;
 
   if (r.capacity.length > 0) {
-    const relayMax = Math.max(TARGETS.relayFramesPerSecond, ...r.capacity.filter((c) => c.id !== 'raw-pipe').map((c) => c.framesPerSecond ?? 0));
+    const relayMax = Math.max(
+      TARGETS.relayFramesPerSecond,
+      ...r.capacity.filter((c) => c.id !== 'raw-pipe').map((c) => c.framesPerSecond ?? 0),
+    );
     const block = bars(
       20,
       y,
@@ -111,9 +116,7 @@ export function renderSvg(r: Results): string {
     const rows = r.e2e.filter((e) => e.workload === w);
     const label = rows[0]!.workloadLabel;
     const pick = (mode: string) =>
-      order
-        .map((s) => rows.find((e) => e.system === s && e.mode === mode))
-        .filter((e): e is NonNullable<typeof e> => e !== undefined);
+      order.map((s) => rows.find((e) => e.system === s && e.mode === mode)).filter((e): e is NonNullable<typeof e> => e !== undefined);
     const peak = pick('peak');
     const half = pick('half-peak');
     const ceiling = peak.find((e) => e.system === 'loop' && !e.skipped)?.messagesPerSecond;

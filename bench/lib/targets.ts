@@ -24,7 +24,9 @@ export function evaluateTargets(r: Results): TargetRow[] {
   const perFrame = cap('relay-1h-report');
   const withReports = withAcks ?? perFrame;
   const redis = cap('redis-publish');
-  const how = withAcks ? ` (ACK runs, as RelayClient is answered${perFrame ? `; a REPORT frame per send: ${int(perFrame.framesPerSecond)}` : ''})` : '';
+  const how = withAcks
+    ? ` (ACK runs, as RelayClient is answered${perFrame ? `; a REPORT frame per send: ${int(perFrame.framesPerSecond)}` : ''})`
+    : '';
   rows.push({
     target: 'Relay capacity, 1 host/msg with a report per send: above redis-server PUBLISH (pipelined)',
     measured:
@@ -38,13 +40,17 @@ export function evaluateTargets(r: Results): TargetRow[] {
 
   const workloads = [...new Set(r.e2e.map((e) => e.workload))];
   for (const w of workloads) {
-    const row = (system: string, mode = 'peak') => r.e2e.find((e) => e.workload === w && e.system === system && e.mode === mode && !e.skipped);
+    const row = (system: string, mode = 'peak') =>
+      r.e2e.find((e) => e.workload === w && e.system === system && e.mode === mode && !e.skipped);
     const im = row('imrelay');
     const label = r.e2e.find((e) => e.workload === w)!.workloadLabel;
     const loop = row('loop');
     rows.push({
       target: `End to end (${label}): ≥ ${TARGETS.ceilingShare * 100}% of the loop ceiling`,
-      measured: im && loop ? `${Math.round((im.messagesPerSecond! / loop.messagesPerSecond!) * 100)}% (${int(im.messagesPerSecond)} of ${int(loop.messagesPerSecond)} msg/s)` : 'not measured',
+      measured:
+        im && loop
+          ? `${Math.round((im.messagesPerSecond! / loop.messagesPerSecond!) * 100)}% (${int(im.messagesPerSecond)} of ${int(loop.messagesPerSecond)} msg/s)`
+          : 'not measured',
       met: im && loop ? im.messagesPerSecond! >= TARGETS.ceilingShare * loop.messagesPerSecond! : undefined,
     });
     const nats = row('nats');
@@ -56,7 +62,10 @@ export function evaluateTargets(r: Results): TargetRow[] {
     const redisRow = row('redis');
     rows.push({
       target: `End to end (${label}): ≥ ${TARGETS.redisFactor}× Redis`,
-      measured: im && redisRow ? `${dec(im.messagesPerSecond! / redisRow.messagesPerSecond!)}× (${int(im.messagesPerSecond)} vs ${int(redisRow.messagesPerSecond)} msg/s)` : 'not measured',
+      measured:
+        im && redisRow
+          ? `${dec(im.messagesPerSecond! / redisRow.messagesPerSecond!)}× (${int(im.messagesPerSecond)} vs ${int(redisRow.messagesPerSecond)} msg/s)`
+          : 'not measured',
       met: im && redisRow ? im.messagesPerSecond! >= TARGETS.redisFactor * redisRow.messagesPerSecond! : undefined,
     });
     const half = row('imrelay', 'half-peak');

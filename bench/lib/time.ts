@@ -7,11 +7,7 @@ export function sleep(ms: number): Promise<void> {
  * Polls `cond` every `everyMs` until it holds or `timeoutMs` has passed.
  * Resolves true when it held, false on time-out.
  */
-export async function waitUntil(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 10,
-): Promise<boolean> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 10): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await cond()) return true;

@@ -57,15 +57,17 @@ async function run(cfg: SlowRun): Promise<object> {
 
   const text = textFor(cfg.messageBytes);
   const users = hosts.map((h) => Array.from({ length: USERS }, (_, k) => `${h}-u${k}`));
-  const tally = (i: number) => (report: SendReport): void => {
-    settled++;
-    const stats = perHost[i]!;
-    if (report.delivered.length > 0) stats.delivered++;
-    for (const host of Object.keys(report.offline)) {
-      if (report.reasons?.[host] === 'overflow') stats.overflow++;
-      else stats.other++;
-    }
-  };
+  const tally =
+    (i: number) =>
+    (report: SendReport): void => {
+      settled++;
+      const stats = perHost[i]!;
+      if (report.delivered.length > 0) stats.delivered++;
+      for (const host of Object.keys(report.offline)) {
+        if (report.reasons?.[host] === 'overflow') stats.overflow++;
+        else stats.other++;
+      }
+    };
   const fail = (err: unknown): void => {
     settled++;
     rejected++;

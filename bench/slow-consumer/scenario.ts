@@ -57,7 +57,8 @@ export async function runSlowConsumer(config: BenchConfig, log: (line: string) =
     const problems: string[] = [];
     if (unaccounted !== 0) problems.push(`${unaccounted} messages neither consumed nor reported undelivered`);
     for (const h of perHost) {
-      if (h.consumed !== h.delivered) problems.push(`${h.host}: reports said ${h.delivered} delivered, ${h.consumed} reached the consumer loop`);
+      if (h.consumed !== h.delivered)
+        problems.push(`${h.host}: reports said ${h.delivered} delivered, ${h.consumed} reached the consumer loop`);
       if (h.delivered + h.overflow + h.other > h.sent) problems.push(`${h.host}: more reports than sends`);
     }
     if (Number(result.settled) !== sent) problems.push(`${sent - Number(result.settled)} sends never settled`);

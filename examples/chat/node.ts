@@ -173,7 +173,11 @@ export class ChatNode {
     const text = typeof frame.text === 'string' ? frame.text.trim() : '';
     const recipients = this.recipients(user.id, frame.to);
     if (text.length === 0 || text.length > MAX_TEXT || recipients === undefined) {
-      sendFrame(socket, { type: 'error', ref: frame.ref, error: recipients === undefined ? 'unknown recipient' : `a message has 1 to ${MAX_TEXT} characters` });
+      sendFrame(socket, {
+        type: 'error',
+        ref: frame.ref,
+        error: recipients === undefined ? 'unknown recipient' : `a message has 1 to ${MAX_TEXT} characters`,
+      });
       return;
     }
     const to: Target = frame.to.kind === 'group' ? { kind: 'group', id: frame.to.id } : { kind: 'user', id: frame.to.id };

@@ -24,6 +24,10 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse): Pr
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(data),
+    'cache-control': 'no-store',
+  });
   res.end(data);
 }

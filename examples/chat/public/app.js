@@ -44,7 +44,9 @@ function showLogin({ node, users, online }) {
       const a = el('a', { className: 'login-user', href: `?user=${encodeURIComponent(user.id)}` }, [
         avatar(user, where.length > 0),
         el('span', { className: 'login-name' }, [user.name]),
-        el('span', { className: `small ${where.length ? 'online' : 'muted'}` }, [where.length ? `online on ${where.join(', ')}` : 'offline']),
+        el('span', { className: `small ${where.length ? 'online' : 'muted'}` }, [
+          where.length ? `online on ${where.join(', ')}` : 'offline',
+        ]),
       ]);
       a.dataset.testid = `login-${user.id}`;
       return el('li', {}, [a]);
@@ -194,9 +196,13 @@ function renderHeader() {
   const c = state.conversations.get(state.active);
   if (!c) return;
   $('chat-title').textContent = title(c);
-  $('chat-icon').replaceChildren(c.kind === 'group' ? el('span', { className: 'group-icon big' }, ['#']) : avatar(state.users.get(c.id), (state.online[c.id] ?? []).length > 0));
+  $('chat-icon').replaceChildren(
+    c.kind === 'group'
+      ? el('span', { className: 'group-icon big' }, ['#'])
+      : avatar(state.users.get(c.id), (state.online[c.id] ?? []).length > 0),
+  );
   if (c.kind === 'group') {
-    const names = state.groups.get(c.id).members.map((id) => (id === me ? 'you' : state.users.get(id)?.name ?? id));
+    const names = state.groups.get(c.id).members.map((id) => (id === me ? 'you' : (state.users.get(id)?.name ?? id)));
     $('chat-subtitle').textContent = names.join(', ');
   } else {
     const where = state.online[c.id] ?? [];
@@ -216,7 +222,11 @@ function renderPresence() {
       const here = node === state.node;
       const count = Object.values(state.online).filter((nodes) => nodes.includes(node)).length;
       const people = `${count} ${count === 1 ? 'person' : 'people'} connected`;
-      const hint = here ? `you are on ${node}; ${people}` : up ? `${people}; open as ${state.user?.name ?? me} on ${node}` : `${node} is down`;
+      const hint = here
+        ? `you are on ${node}; ${people}`
+        : up
+          ? `${people}; open as ${state.user?.name ?? me} on ${node}`
+          : `${node} is down`;
       const link = el('a', { className: `node${here ? ' here' : ''}${up ? '' : ' down'}`, title: hint }, [
         el('span', { className: 'node-dot' }),
         node,
@@ -296,8 +306,7 @@ function receive(message, { stored }) {
 function renderMessage(c, message, { own, stored }) {
   const sender = state.users.get(message.from) ?? { id: message.from, name: message.from };
   const previous = c.list.lastElementChild;
-  const continued =
-    previous?.dataset.from === message.from && message.sentAt - Number(previous.dataset.sentAt) < 3 * 60_000 && !stored;
+  const continued = previous?.dataset.from === message.from && message.sentAt - Number(previous.dataset.sentAt) < 3 * 60_000 && !stored;
   const meta = el('div', { className: 'meta' }, [
     el('span', { className: 'sender' }, [own ? 'You' : sender.name]),
     el('span', { className: 'via', title: `sent from node ${message.node}` }, [message.node]),
@@ -334,7 +343,10 @@ function setStatus(item, status, text) {
 
 function emptyNote(kind, id) {
   const who = kind === 'group' ? 'this group' : (state.users.get(id)?.name ?? id);
-  return el('div', { className: 'empty' }, [el('p', {}, [`No messages with ${who} yet.`]), el('p', { className: 'small muted' }, ['Say hello!'])]);
+  return el('div', { className: 'empty' }, [
+    el('p', {}, [`No messages with ${who} yet.`]),
+    el('p', { className: 'small muted' }, ['Say hello!']),
+  ]);
 }
 
 // ---- helpers -------------------------------------------------------------
