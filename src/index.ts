@@ -7,17 +7,35 @@ export {
   RelayError,
   ErrorCodes,
   type ErrorCode,
+  type RelayErrorClass,
+  isRelayError,
+  isErrorCode,
   FrameTooLargeError,
   ProtocolError,
+  VersionError,
   AuthError,
   BufferFullError,
   ClosedError,
   TimeoutError,
   ReplacedError,
+  DuplicateNodeError,
+  TooManyNodesError,
+  HeartbeatError,
+  ConnectError,
+  DisconnectedError,
+  ListenError,
+  DependencyError,
+  EngineError,
+  NotConnectedError,
   ConnectionLostError,
   SendFailedError,
-  isRelayError,
+  InvalidArgumentError,
+  MessageError,
+  ConsumerBusyError,
+  ShutdownError,
+  UnsupportedError,
 } from './errors.js';
+export { Secret } from './secret.js';
 export {
   encodeFrame,
   encodeFrameHeader,
@@ -27,19 +45,41 @@ export {
   FRAME_HEADER_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
 } from './codec/index.js';
+
 export { RelayServer } from './server/relay-server.js';
-export type { RelayServerOptions } from './server/options.js';
+export { SERVER_DEFAULTS, type RelayServerOptions, type ResolvedServerOptions } from './server/options.js';
+export type { LegacyAcceptance, LegacyPolicy } from './server/legacy-policy.js';
 export type { RelayServerEvents, NodeInfo } from './server/hub.js';
 export type { RelayStats } from './server/stats.js';
-export { RelayClient, type Delivery, type SendOptions, type RelayClientEvents } from './client/relay-client.js';
-export type { RelayClientOptions, WriteRetryOptions } from './client/options.js';
-export { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from './client/backoff.js';
+
+export { RelayClient, type Delivery, type SendOptions, type RelayClientEvents, type ClientState } from './client/relay-client.js';
+export {
+  CLIENT_DEFAULTS,
+  type RelayClientOptions,
+  type RelayNodeOptions,
+  type LegacyNodeOptions,
+  type ClientCommonOptions,
+  type ResolvedClientOptions,
+  type WriteRetryOptions,
+} from './client/options.js';
+export { exponentialBackoff, RECONNECT_DEFAULTS, type ReconnectOptions, type RetryStrategy } from './client/backoff.js';
 export type { SendReport, UsersReport, OfflineNotice, FailureKind } from './client/report.js';
 export type { Serializer } from './client/serializer.js';
-export type { RouteTable, UserId } from './protocol/index.js';
+
+export type { TransportSpec } from './transport/factory.js';
+export type { Endpoint } from './transport/url.js';
+export { REDIS_DEFAULTS, type RedisTransportOptions } from './transport/redis/options.js';
+export type { RedisClientLike } from './transport/redis/redis-client-like.js';
+export {
+  RedisPresenceStore,
+  type RedisPresenceOptions,
+  type RedisPresenceMode,
+  type RedisCommandClient,
+  type RedisArg,
+  type RedisPipelineLike,
+  type PresenceRedisClient,
+} from './transport/redis/presence-store.js';
 export type { PresenceStore } from './presence/presence-store.js';
-export { LocalPresenceStore } from './presence/local-presence-store.js';
-export { RedisPresenceStore, type RedisPresenceOptions } from './redis/presence-store.js';
-export type { RedisClientLike } from './redis/redis-client-like.js';
-export type { RedisTransportOptions } from './client/options.js';
+
+export type { RouteTable, UserId } from './protocol/index.js';
 export * as protocol from './protocol/index.js';

@@ -1,33 +1,66 @@
 import { describe, expect, it, vi } from 'vitest';
+import * as errors from '../src/errors.js';
 import {
-  AuthError,
-  BufferFullError,
   ClosedError,
-  ConnectionLostError,
   ErrorCodes,
-  FrameTooLargeError,
-  ProtocolError,
   RelayError,
-  ReplacedError,
-  SendFailedError,
-  TimeoutError,
+  errorClassOf,
   errorFromCode,
+  isErrorCode,
   isRelayError,
+  type ErrorCode,
 } from '../src/errors.js';
+import * as api from '../src/index.js';
 
-type ErrorClass = (new (message: string, options?: { cause?: unknown }) => RelayError) & { readonly code: string };
+type ErrorClass = (new (message: string, options?: { cause?: unknown }) => RelayError) & { readonly code: ErrorCode };
 
-const CLASSES: readonly { name: string; code: string; Class: ErrorClass }[] = [
-  { name: 'FrameTooLargeError', code: 'ERR_FRAME_TOO_LARGE', Class: FrameTooLargeError },
-  { name: 'ProtocolError', code: 'ERR_PROTOCOL', Class: ProtocolError },
-  { name: 'AuthError', code: 'ERR_AUTH', Class: AuthError },
-  { name: 'BufferFullError', code: 'ERR_BUFFER_FULL', Class: BufferFullError },
-  { name: 'ClosedError', code: 'ERR_CLOSED', Class: ClosedError },
-  { name: 'TimeoutError', code: 'ERR_TIMEOUT', Class: TimeoutError },
-  { name: 'ReplacedError', code: 'ERR_REPLACED', Class: ReplacedError },
-  { name: 'ConnectionLostError', code: 'ERR_CONNECTION_LOST', Class: ConnectionLostError },
-  { name: 'SendFailedError', code: 'ERR_SEND_FAILED', Class: SendFailedError },
-];
+// One row per code: the class a caller branches on, by name. The table is
+// checked against ErrorCodes below, so a code without a class fails here.
+const NAMES: Record<ErrorCode, string> = {
+  ERR_FRAME_TOO_LARGE: 'FrameTooLargeError',
+  ERR_PROTOCOL: 'ProtocolError',
+  ERR_VERSION: 'VersionError',
+  ERR_AUTH: 'AuthError',
+  ERR_BUFFER_FULL: 'BufferFullError',
+  ERR_CLOSED: 'ClosedError',
+  ERR_TIMEOUT: 'TimeoutError',
+  ERR_REPLACED: 'ReplacedError',
+  ERR_DUPLICATE_NODE: 'DuplicateNodeError',
+  ERR_TOO_MANY_NODES: 'TooManyNodesError',
+  ERR_HEARTBEAT: 'HeartbeatError',
+  ERR_CONNECT: 'ConnectError',
+  ERR_DISCONNECTED: 'DisconnectedError',
+  ERR_LISTEN: 'ListenError',
+  ERR_DEPENDENCY: 'DependencyError',
+  ERR_ENGINE: 'EngineError',
+  ERR_NOT_CONNECTED: 'NotConnectedError',
+  ERR_CONNECTION_LOST: 'ConnectionLostError',
+  ERR_SEND_FAILED: 'SendFailedError',
+  ERR_INVALID_ARGUMENT: 'InvalidArgumentError',
+  ERR_MESSAGE: 'MessageError',
+  ERR_CONSUMER_BUSY: 'ConsumerBusyError',
+  ERR_SHUTDOWN: 'ShutdownError',
+  ERR_UNSUPPORTED: 'UnsupportedError',
+};
+
+const CLASSES: readonly { name: string; code: ErrorCode; Class: ErrorClass }[] = (Object.keys(NAMES) as ErrorCode[]).map((code) => ({
+  name: NAMES[code],
+  code,
+  Class: (errors as unknown as Record<string, ErrorClass>)[NAMES[code]]!,
+}));
+
+describe('the error table', () => {
+  it('has one class per code, exported from the package under its name', () => {
+    expect(Object.keys(NAMES).sort()).toEqual(Object.values(ErrorCodes).sort());
+    for (const { name, code, Class } of CLASSES) {
+      expect(Class, name).toBeTypeOf('function');
+      expect((api as unknown as Record<string, unknown>)[name], name).toBe(Class);
+      expect(errorClassOf(code)).toBe(Class);
+      expect(isErrorCode(code)).toBe(true);
+    }
+    expect(isErrorCode('ERR_NOT_A_CODE')).toBe(false);
+  });
+});
 
 describe.each(CLASSES)('$name', ({ name, code, Class }) => {
   it(`has name ${name}, code ${code} and the given message`, () => {
@@ -57,7 +90,7 @@ describe.each(CLASSES)('$name', ({ name, code, Class }) => {
     }
     expect(isRelayError(err)).toBe(true);
     expect(isRelayError(err, code)).toBe(true);
-    expect(isRelayError(err, 'ERR_SOMETHING_ELSE')).toBe(false);
+    expect(isRelayError(err, code === 'ERR_CLOSED' ? 'ERR_TIMEOUT' : 'ERR_CLOSED')).toBe(false);
   });
 
   it('is what errorFromCode builds for its code', () => {
@@ -71,16 +104,17 @@ describe.each(CLASSES)('$name', ({ name, code, Class }) => {
 });
 
 describe('RelayError', () => {
-  it('carries any code and chains a cause', () => {
+  it('carries a code of its own and chains a cause', () => {
     const cause = new Error('inner');
-    const err = new RelayError('ERR_CUSTOM', 'outer', { cause });
+    const err = new RelayError('ERR_PROTOCOL', 'outer', { cause });
     expect(err.name).toBe('RelayError');
-    expect(err.code).toBe('ERR_CUSTOM');
+    expect(err.code).toBe('ERR_PROTOCOL');
     expect(err.message).toBe('outer');
     expect(err.cause).toBe(cause);
     expect(err instanceof Error).toBe(true);
     expect(err instanceof RelayError).toBe(true);
-    for (const { Class, name } of CLASSES) expect(err instanceof Class, name).toBe(false);
+    // A base-class error with a code matches that code's class: callers branch on the code.
+    for (const { Class, name, code } of CLASSES) expect(err instanceof Class, name).toBe(code === 'ERR_PROTOCOL');
   });
 
   it('isRelayError rejects plain errors and look-alikes', () => {
@@ -95,14 +129,13 @@ describe('RelayError', () => {
 });
 
 describe('errorFromCode', () => {
-  it('builds a plain RelayError for a code with no class of its own, keeping the code', () => {
-    for (const code of ['ERR_SOMETHING_NEW', ErrorCodes.VERSION, ErrorCodes.SHUTDOWN, '']) {
+  it('turns a code this version does not know into ERR_PROTOCOL naming it, so code stays a known one', () => {
+    for (const code of ['ERR_SOMETHING_NEW', '']) {
       const err = errorFromCode(code, 'from the peer');
-      expect(err.constructor).toBe(RelayError);
-      expect(err.name).toBe('RelayError');
-      expect(err.code).toBe(code);
-      expect(err.message).toBe('from the peer');
-      expect(isRelayError(err, code)).toBe(true);
+      expect(err.code).toBe('ERR_PROTOCOL');
+      expect(err.name).toBe('ProtocolError');
+      expect(err.message).toContain(JSON.stringify(code));
+      expect(err.message).toContain('from the peer');
     }
   });
 });
@@ -133,7 +166,7 @@ describe('instanceof across two copies of the module', () => {
       expect(second.isRelayError(local), name).toBe(true);
     }
 
-    const plain = new second.RelayError('ERR_SOMETHING_NEW', 'x');
+    const plain = new second.RelayError('ERR_TIMEOUT', 'x');
     expect(plain instanceof RelayError).toBe(true);
     expect(plain instanceof ClosedError).toBe(false);
   });

@@ -38,9 +38,7 @@ async function serve(options: ReturnType<typeof serveConfig>): Promise<void> {
     process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   };
   server.on('node:up', (node) => log(`node up ${node.nodeId} from ${node.remoteAddress}`));
-  server.on('node:down', (node, reason) =>
-    log(`node down ${node.nodeId}${reason ? ` (${reason.code}: ${reason.message})` : ''}`),
-  );
+  server.on('node:down', (node, reason) => log(`node down ${node.nodeId}${reason ? ` (${reason.code}: ${reason.message})` : ''}`));
   server.on('error', (err, peer) => log(`error ${err.code}${peer ? ` from ${peer.remoteAddress}` : ''}: ${err.message}`));
   const address = await server.listen();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;

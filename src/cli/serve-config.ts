@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { RelayServerOptions } from '../server/options.js';
+import { SERVER_DEFAULTS as D, type RelayServerOptions } from '../server/options.js';
 
 /** A `serve` flag: its option name, its environment variable, and how to read it. */
 interface Flag {
@@ -11,27 +11,42 @@ interface Flag {
 }
 
 const FLAGS: Flag[] = [
-  { flag: 'host', env: 'IMRELAY_HOST', help: 'interface to listen on (default 127.0.0.1)', apply: (o, v) => (o.host = v) },
-  { flag: 'port', env: 'IMRELAY_PORT', help: 'TCP port (default 8333)', apply: (o, v) => (o.port = int('port', v)) },
+  { flag: 'host', env: 'IMRELAY_HOST', help: `interface to listen on (default ${D.host})`, apply: (o, v) => (o.host = v) },
+  { flag: 'port', env: 'IMRELAY_PORT', help: `TCP port (default ${D.port})`, apply: (o, v) => (o.port = int('port', v)) },
   {
     flag: 'secret-file',
     env: 'IMRELAY_SECRET_FILE',
     help: 'file holding the shared secret(s), one per line',
     apply: (o, v) => (o.secret = readSecrets(v)),
   },
-  { flag: 'max-frame-bytes', env: 'IMRELAY_MAX_FRAME_BYTES', help: 'largest frame accepted (default 1048576)', apply: (o, v) => (o.maxFrameBytes = int('max-frame-bytes', v)) },
-  { flag: 'max-nodes', env: 'IMRELAY_MAX_NODES', help: 'most nodes at once (default 10000)', apply: (o, v) => (o.maxNodes = int('max-nodes', v)) },
+  {
+    flag: 'max-frame-bytes',
+    env: 'IMRELAY_MAX_FRAME_BYTES',
+    help: `largest frame accepted (default ${D.maxFrameBytes})`,
+    apply: (o, v) => (o.maxFrameBytes = int('max-frame-bytes', v)),
+  },
+  {
+    flag: 'max-nodes',
+    env: 'IMRELAY_MAX_NODES',
+    help: `most nodes at once (default ${D.maxNodes})`,
+    apply: (o, v) => (o.maxNodes = int('max-nodes', v)),
+  },
   {
     flag: 'max-outbound-bytes',
     env: 'IMRELAY_MAX_OUTBOUND_BYTES',
-    help: 'bytes buffered per node before deliveries overflow (default 8388608)',
+    help: `bytes buffered per node before deliveries overflow (default ${D.maxOutboundBytes})`,
     apply: (o, v) => (o.maxOutboundBytes = int('max-outbound-bytes', v)),
   },
-  { flag: 'hello-timeout-ms', env: 'IMRELAY_HELLO_TIMEOUT_MS', help: 'time to complete the hello (default 5000)', apply: (o, v) => (o.helloTimeoutMs = int('hello-timeout-ms', v)) },
+  {
+    flag: 'hello-timeout-ms',
+    env: 'IMRELAY_HELLO_TIMEOUT_MS',
+    help: `time to complete the hello (default ${D.helloTimeoutMs})`,
+    apply: (o, v) => (o.helloTimeoutMs = int('hello-timeout-ms', v)),
+  },
   {
     flag: 'heartbeat-interval-ms',
     env: 'IMRELAY_HEARTBEAT_INTERVAL_MS',
-    help: 'idle time before a ping (default 10000)',
+    help: `idle time before a ping (default ${D.heartbeatIntervalMs})`,
     apply: (o, v) => (o.heartbeatIntervalMs = int('heartbeat-interval-ms', v)),
   },
   {
@@ -44,12 +59,23 @@ const FLAGS: Flag[] = [
     flag: 'legacy',
     env: 'IMRELAY_LEGACY',
     help: "accept Go transmit nodes: 'on', 'off', or addresses/subnets (10.0.0.0/24,10.0.1.5); default on without a secret",
-    apply: (o, v) => (o.legacy = v === 'on' ? true : v === 'off' ? false : { allow: v.split(',').map((a) => a.trim()).filter(Boolean) }),
+    apply: (o, v) =>
+      (o.legacy =
+        v === 'on'
+          ? true
+          : v === 'off'
+            ? false
+            : {
+                allow: v
+                  .split(',')
+                  .map((a) => a.trim())
+                  .filter(Boolean),
+              }),
   },
   {
     flag: 'presence-grace-ms',
     env: 'IMRELAY_PRESENCE_GRACE_MS',
-    help: "how long a dropped node's users stay located on it (default 5000)",
+    help: `how long a dropped node's users stay located on it (default ${D.presenceGraceMs})`,
     apply: (o, v) => (o.presenceGraceMs = int('presence-grace-ms', v)),
   },
   {
@@ -104,7 +130,10 @@ function readSecrets(path: string): string[] {
   } catch (err) {
     throw new UsageError(`cannot read the secret file ${path}: ${(err as Error).message}`);
   }
-  const secrets = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+  const secrets = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
   if (secrets.length === 0) throw new UsageError(`the secret file ${path} holds no secret`);
   return secrets;
 }

@@ -1,19 +1,19 @@
 /** How a client waits between reconnection attempts. */
 export interface ReconnectOptions {
   /** Delay before the first retry. Default 100 ms. */
-  initialDelayMs?: number;
+  initialDelayMs?: number | undefined;
   /** Ceiling of the delay. Default 10000 ms. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Growth per attempt. Default 2. */
-  factor?: number;
+  factor?: number | undefined;
   /**
    * Fraction of the delay that is randomised, from 0 (none) to 1 (anywhere
    * from zero to the full delay). Spreads out a fleet of nodes reconnecting to
    * a restarted relay. Default 0.5.
    */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Attempts before giving up for good. Default unlimited. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
 }
 
 export const RECONNECT_DEFAULTS: Required<ReconnectOptions> = {
@@ -35,7 +35,13 @@ export type RetryStrategy = (attempt: number) => number | null;
  * to `maxDelayMs`, and a `jitter` share of it is random.
  */
 export function exponentialBackoff(options: ReconnectOptions = {}, random: () => number = Math.random): RetryStrategy {
-  const o = { ...RECONNECT_DEFAULTS, ...options };
+  const o = {
+    initialDelayMs: options.initialDelayMs ?? RECONNECT_DEFAULTS.initialDelayMs,
+    maxDelayMs: options.maxDelayMs ?? RECONNECT_DEFAULTS.maxDelayMs,
+    factor: options.factor ?? RECONNECT_DEFAULTS.factor,
+    jitter: options.jitter ?? RECONNECT_DEFAULTS.jitter,
+    maxAttempts: options.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts,
+  };
   return (attempt) => {
     if (attempt > o.maxAttempts) return null;
     const base = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attempt - 1));

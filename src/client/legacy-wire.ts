@@ -1,5 +1,5 @@
 import type { FrameWriter } from '../codec/frame-writer.js';
-import { ErrorCodes, FrameTooLargeError, RelayError } from '../errors.js';
+import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
 import {
   LEGACY_TYPE_HEARTBEAT,
   LEGACY_TYPE_OFFLINE,
@@ -10,15 +10,23 @@ import {
   type TransmitMessage,
 } from '../legacy/index.js';
 import { userIdToString, type RouteTable, type UserId } from '../protocol/index.js';
+import { dropRepeats } from '../protocol/unique-ids.js';
 import type { FailureKind, OfflineNotice } from './report.js';
 
 /**
- * Writes one send as a legacy `TransmitMap` frame. The message must carry the
- * legacy fields (`id`, `from`, `to`, `type`, `contentType`, `time`,
- * `content`; missing ones are zero) and user ids must be unsigned 64-bit
- * integers. Returns the number of hosts written.
+ * Writes one send as a legacy `TransmitMap` frame; returns the number of
+ * hosts written (0, writing nothing, when no host has users).
+ *
+ * The message is checked first, whatever the table: it must be able to be a
+ * `TransmitMap` (see `coerceMessage`: a plain object whose keys are legacy
+ * fields of the right types), or the send is refused with `ERR_MESSAGE`.
+ * User ids must be unsigned 64-bit integers (`ERR_INVALID_ARGUMENT`); a user
+ * named twice for one host is written once. Nothing is written unless all of
+ * it is valid.
  */
 export function writeLegacySend(writer: FrameWriter, table: RouteTable, message: unknown, maxFrameBytes: number): number {
+  const fields = coerceMessage(message);
+  if (typeof table !== 'object' || table === null) throw invalid('usersByHost must be an object or a Map');
   const users = new Map<string, string[]>();
   const entries: Iterable<[string, readonly UserId[]]> =
     table instanceof Map ? table : Object.entries(table as Record<string, readonly UserId[]>);
@@ -27,15 +35,18 @@ export function writeLegacySend(writer: FrameWriter, table: RouteTable, message:
     if (ids.length === 0) continue;
     users.set(
       host,
-      ids.map((id) => {
-        const s = userIdToString(id);
-        if (!isCanonicalUint64(s)) throw invalid(`legacy user ids are unsigned 64-bit integers, got ${JSON.stringify(s)}`);
-        return s;
-      }),
+      // Canonical decimal strings: equal ids are equal strings ([42, '42', 42n]).
+      dropRepeats(
+        ids.map((id) => {
+          const s = userIdToString(id);
+          if (!isCanonicalUint64(s)) throw invalid(`legacy user ids are unsigned 64-bit integers, got ${JSON.stringify(s)}`);
+          return s;
+        }),
+      ),
     );
   }
   if (users.size === 0) return 0;
-  const payload = encodeTransmitMap({ users, message: coerceMessage(message) });
+  const payload = encodeTransmitMap({ users, message: fields });
   if (payload.length > maxFrameBytes) {
     throw new FrameTooLargeError(`message frame of ${payload.length} bytes exceeds the limit of ${maxFrameBytes} bytes`);
   }
@@ -46,22 +57,22 @@ export function writeLegacySend(writer: FrameWriter, table: RouteTable, message:
 
 /** A frame from a legacy hub, as the client sees it. */
 export type LegacyInbound =
-  | { type: 'delivery'; users: string[]; message: TransmitMessage }
-  | { type: 'offline'; notice: OfflineNotice }
-  | { type: 'heartbeat' };
+  { type: 'delivery'; users: string[]; message: TransmitMessage } | { type: 'offline'; notice: OfflineNotice } | { type: 'heartbeat' };
 
 /**
  * Reads a frame from a legacy hub. A type-100 notice becomes an offline
  * notice; when the hub is imrelay it names the host, its users, the reason
- * and the message id (a Go hub names none of them).
+ * and the message id (a Go hub names none of them). A delivery names each
+ * user once, however often the document lists it: a Go sender does not
+ * check, and the application would write to that user twice.
  */
 export function readLegacyFrame(payload: Buffer): LegacyInbound {
   const doc = parseTransmitMap(payload);
   if (doc.message.type === LEGACY_TYPE_OFFLINE && doc.users.size === 0) return { type: 'offline', notice: readNotice(payload) };
   if (doc.message.type === LEGACY_TYPE_HEARTBEAT && doc.users.size === 0) return { type: 'heartbeat' };
   const users: string[] = [];
-  for (const ids of doc.users.values()) users.push(...ids);
-  return { type: 'delivery', users, message: doc.message };
+  for (const ids of doc.users.values()) for (const id of ids) users.push(id);
+  return { type: 'delivery', users: dropRepeats(users), message: doc.message };
 }
 
 function readNotice(payload: Buffer): OfflineNotice {
@@ -76,7 +87,12 @@ function readNotice(payload: Buffer): OfflineNotice {
   if (typeof extra.host === 'string') {
     // Read the ids from the text: JSON.parse would round those above 2^53.
     const ids = /"offlineUsers":\[([\d,\s]*)\]/.exec(text)?.[1];
-    notice.offline[extra.host] = ids ? ids.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    notice.offline[extra.host] = ids
+      ? ids
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
     notice.reasons[extra.host] = (['offline', 'overflow', 'refused'] as const).includes(extra.reason as FailureKind)
       ? (extra.reason as FailureKind)
       : 'offline';
@@ -85,6 +101,6 @@ function readNotice(payload: Buffer): OfflineNotice {
   return notice;
 }
 
-function invalid(message: string): RelayError {
-  return new RelayError(ErrorCodes.INVALID_ARGUMENT, message);
+function invalid(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message);
 }

@@ -1,111 +1,125 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
-import { ErrorCodes, RelayError } from '../errors.js';
-import { MAX_ID_BYTES } from '../protocol/constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkNodeId } from '../protocol/node-id.js';
+import { Secret } from '../secret.js';
+import { resolveTransport, type TransportSpec } from '../transport/factory.js';
+import type { RedisTransportOptions } from '../transport/redis/options.js';
+import type { RedisClientLike } from '../transport/redis/redis-client-like.js';
 import { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from './backoff.js';
 import type { Serializer } from './serializer.js';
-import type { RedisClientLike } from '../redis/redis-client-like.js';
-import { parseRelayUrl, type Endpoint } from './url.js';
 
 /** How long a send that cannot be written keeps trying. */
 export interface WriteRetryOptions {
   /**
    * Attempts before the send is rejected with `ERR_SEND_FAILED`: the first
-   * when `send` is called, then one every `intervalMs`. A send is written the
-   * moment a connection is up, so in practice it waits at most
-   * `(attempts - 1) * intervalMs` for one. Default 3.
+   * when `send` is called, then one every `intervalMs`. While sends wait, the
+   * client tries to connect at least once per interval, whatever its backoff
+   * says, and a send is written the moment a connection is up; so it waits
+   * at most `(attempts - 1) * intervalMs` for one. Default 21 (10 s).
    */
-  attempts?: number;
-  /** Time between attempts. Default 1000 ms. */
-  intervalMs?: number;
+  attempts?: number | undefined;
+  /** Time between attempts. Default 500 ms. */
+  intervalMs?: number | undefined;
 }
 
-/** Options of a {@link RelayClient}. */
-export interface RelayClientOptions {
+/** Options every client takes, whatever its dialect. */
+export interface ClientCommonOptions {
   /**
    * The relay, as `tcp://host:port`; or, to run without a relay over Redis,
    * `redis://host:port` or `rediss://…` (needs the optional `ioredis` package).
    */
-  url?: string;
+  url?: string | undefined;
   /** A ready-made ioredis `Redis` or `Cluster` client to run over, instead of a url. */
-  redis?: RedisClientLike;
+  redis?: RedisClientLike | undefined;
   /** Settings of the Redis transport. */
-  redisOptions?: RedisTransportOptions;
-  /**
-   * This node's id: the host key other nodes use to route to it (1-255 UTF-8
-   * bytes). Not used in the legacy dialect, where the id is this end's `ip:port`.
-   */
-  nodeId?: string;
-  /**
-   * `binary` (default): the imrelay protocol. `legacy`: the JSON dialect of Go
-   * `transmit` hubs, to use an existing Go hub during a migration.
-   */
-  dialect?: 'binary' | 'legacy';
-  /** The relay's shared secret, when it has one. */
-  secret?: string | Buffer;
+  redisOptions?: RedisTransportOptions | undefined;
+  /** The relay's shared secret, when it has one. Never printed: see `Secret`. */
+  secret?: string | Uint8Array | undefined;
   /** Backoff between reconnection attempts; `false` never reconnects. */
-  reconnect?: ReconnectOptions | false;
+  reconnect?: ReconnectOptions | false | undefined;
   /** Overrides `reconnect`: the delay before attempt `n`, or `null` to give up. */
-  retryStrategy?: RetryStrategy;
-  /** How long a send waits for a connection before it is rejected. Default 3 attempts, 1 s apart. */
-  writeRetry?: WriteRetryOptions;
+  retryStrategy?: RetryStrategy | undefined;
+  /** How long a send waits for a connection before it is rejected. Default 21 attempts, 500 ms apart (10 s). */
+  writeRetry?: WriteRetryOptions | undefined;
   /** Most sends held while disconnected (or not yet written). Default 10000. */
-  maxBufferedMessages?: number;
+  maxBufferedMessages?: number | undefined;
   /** Most bytes held while disconnected (or not yet written), the socket's own buffer included. Default 16 MiB. */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /** Time to wait for a report before rejecting a send with `ERR_TIMEOUT`. Default 10000 ms. */
-  reportTimeoutMs?: number;
+  reportTimeoutMs?: number | undefined;
   /** Deliveries queued for the consumer before the socket is paused. Default 1024. */
-  deliveryHighWaterMark?: number;
-  /** Largest frame accepted from the relay. Default 1 MiB plus room for the routing header. */
-  maxFrameBytes?: number;
-  /** Time to connect and be welcomed. Default 10000 ms. */
-  connectTimeoutMs?: number;
-  /** How long `close()` waits for outstanding reports. Default 2000 ms. */
-  closeTimeoutMs?: number;
-  /** Message encoding; by default JSON, with strings and bytes passed through. */
-  serializer?: Serializer;
-}
-
-/** Settings of the Redis transport. */
-export interface RedisTransportOptions {
-  /** Prefix of every key and channel. Default `imrelay:`. */
-  prefix?: string;
-  /** A node that stops refreshing its liveness key is out of presence after this long. Default 15000 ms. */
-  livenessMs?: number;
+  deliveryHighWaterMark?: number | undefined;
   /**
-   * `sets` (default): user -> nodes as sets, multi-device. `legacy-hash`: the
-   * hash Go IM servers keep (`link:chat:online`, user -> connector id).
+   * Largest frame accepted from the relay: a message addressed to this node
+   * whose frame is larger is refused by the relay (reported `refused` to its
+   * sender). Raise it on every node together with the relay's `maxFrameBytes`.
+   * Default 1 MiB plus room for the routing header.
    */
-  presence?: 'sets' | 'legacy-hash';
-  /** The hash of `legacy-hash` presence. Default `link:chat:online`. */
-  legacyHashKey?: string;
+  maxFrameBytes?: number | undefined;
+  /**
+   * Time the first `connect()` has, retries included, before it rejects with
+   * `ERR_CONNECT`; also the time each later reconnection attempt has to be
+   * welcomed. Default 10000 ms.
+   */
+  connectTimeoutMs?: number | undefined;
+  /** How long `close()` waits for outstanding reports. Default 2000 ms. */
+  closeTimeoutMs?: number | undefined;
+  /** Message encoding; by default JSON, with strings and bytes passed through. */
+  serializer?: Serializer | undefined;
 }
 
-export interface ResolvedClientOptions {
-  dialect: 'binary' | 'legacy';
-  /** `tcp`: a relay at `endpoint`. `redis`: no relay, Redis at `redisTarget`. */
-  transport: 'tcp' | 'redis';
-  endpoint: Endpoint;
-  redisTarget: string | RedisClientLike | undefined;
-  redis: Required<RedisTransportOptions>;
+/** A node of an imrelay cluster (the binary protocol): it has a node id. */
+export interface RelayNodeOptions extends ClientCommonOptions {
+  /** `binary` (default): the imrelay protocol. */
+  dialect?: 'binary' | undefined;
+  /**
+   * This node's id: the host key other nodes use to route to it. 1-255 UTF-8
+   * bytes, no control characters, no leading or trailing white space.
+   */
   nodeId: string;
-  secret: Buffer | undefined;
-  retryStrategy: RetryStrategy;
-  writeRetryWindowMs: number;
-  writeRetryIntervalMs: number;
-  maxBufferedMessages: number;
-  maxBufferedBytes: number;
-  reportTimeoutMs: number;
-  deliveryHighWaterMark: number;
-  maxFrameBytes: number;
-  connectTimeoutMs: number;
-  closeTimeoutMs: number;
-  serializer: Serializer | undefined;
 }
 
+/**
+ * A node that uses an existing Go `transmit` hub during a migration (the
+ * legacy JSON dialect). Its id is this end's `ip:port`, as the Go hub keys it.
+ */
+export interface LegacyNodeOptions extends ClientCommonOptions {
+  dialect: 'legacy';
+  /** Not used: a Go hub keys a node by its address. */
+  nodeId?: undefined;
+  /** The Go hub, as `tcp://host:port`. */
+  url: string;
+}
+
+/** Options of a {@link RelayClient}: a binary node (with a `nodeId`) or a legacy one. */
+export type RelayClientOptions = RelayNodeOptions | LegacyNodeOptions;
+
+/** A client's options with every default filled in and every value checked. */
+export interface ResolvedClientOptions {
+  readonly dialect: 'binary' | 'legacy';
+  /** The transport and what it needs. */
+  readonly transport: TransportSpec;
+  /** This node's id; empty in the legacy dialect. */
+  readonly nodeId: string;
+  readonly secret: Secret | undefined;
+  readonly retryStrategy: RetryStrategy;
+  readonly writeRetryWindowMs: number;
+  readonly writeRetryIntervalMs: number;
+  readonly maxBufferedMessages: number;
+  readonly maxBufferedBytes: number;
+  readonly reportTimeoutMs: number;
+  readonly deliveryHighWaterMark: number;
+  readonly maxFrameBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly serializer: Serializer | undefined;
+}
+
+/** The client's defaults, in one place. */
 export const CLIENT_DEFAULTS = {
-  writeRetryAttempts: 3,
-  writeRetryIntervalMs: 1_000,
+  // With the interval, a relay restart of under 5 s costs no queued send.
+  writeRetryAttempts: 21,
+  writeRetryIntervalMs: 500,
   maxBufferedMessages: 10_000,
   maxBufferedBytes: 16 * 1024 * 1024,
   reportTimeoutMs: 10_000,
@@ -118,36 +132,27 @@ export const CLIENT_DEFAULTS = {
 
 /** Fills in defaults and rejects bad options in one place. */
 export function resolveClientOptions(options: RelayClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options are required');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options are required');
   const dialect = options.dialect ?? 'binary';
-  if (dialect !== 'binary' && dialect !== 'legacy') throw invalid(`dialect must be 'binary' or 'legacy', got ${String(dialect)}`);
-  const nodeId = options.nodeId ?? '';
-  if (dialect === 'binary' && (typeof nodeId !== 'string' || nodeId.length === 0 || Buffer.byteLength(nodeId) > MAX_ID_BYTES)) {
-    throw invalid(`nodeId must be a string of 1 to ${MAX_ID_BYTES} UTF-8 bytes`);
+  if (dialect !== 'binary' && dialect !== 'legacy')
+    throw new InvalidArgumentError(`dialect must be 'binary' or 'legacy', got ${String(dialect)}`);
+  if (dialect === 'legacy' && options.nodeId !== undefined) {
+    throw new InvalidArgumentError('the legacy dialect takes no nodeId: a Go hub keys a node by its ip:port');
   }
+  const nodeId = dialect === 'binary' ? checkNodeId(options.nodeId, 'nodeId') : '';
   const attempts = options.writeRetry?.attempts ?? CLIENT_DEFAULTS.writeRetryAttempts;
-  const intervalMs = options.writeRetry?.intervalMs ?? CLIENT_DEFAULTS.writeRetryIntervalMs;
-  if (!(attempts >= 1)) throw invalid('writeRetry.attempts must be at least 1');
-  const retryStrategy =
-    options.retryStrategy ?? (options.reconnect === false ? () => null : exponentialBackoff(options.reconnect ?? {}));
-  const redisTarget = options.redis ?? (/^rediss?:\/\//.test(options.url ?? '') ? options.url : undefined);
-  if (redisTarget !== undefined && dialect === 'legacy') throw invalid('the legacy dialect runs over a Go hub, not over redis');
-  if (redisTarget === undefined && typeof options.url !== 'string') throw invalid('url is required (tcp://host:port or redis://host:port)');
+  const intervalMs = positive('writeRetry.intervalMs', options.writeRetry?.intervalMs ?? CLIENT_DEFAULTS.writeRetryIntervalMs);
+  if (!(Number.isInteger(attempts) && attempts >= 1))
+    throw new InvalidArgumentError('writeRetry.attempts must be an integer of at least 1');
+  const retryStrategy = options.retryStrategy ?? (options.reconnect === false ? () => null : exponentialBackoff(options.reconnect ?? {}));
+  const secret = options.secret === undefined ? undefined : new Secret(options.secret);
   return {
     dialect,
-    transport: redisTarget === undefined ? 'tcp' : 'redis',
-    endpoint: redisTarget === undefined ? parseRelayUrl(options.url!) : { host: '', port: 0 },
-    redisTarget,
-    redis: {
-      prefix: options.redisOptions?.prefix ?? 'imrelay:',
-      livenessMs: positive('redisOptions.livenessMs', options.redisOptions?.livenessMs ?? 15_000),
-      presence: options.redisOptions?.presence ?? 'sets',
-      legacyHashKey: options.redisOptions?.legacyHashKey ?? 'link:chat:online',
-    },
+    transport: resolveTransport(options, dialect, secret),
     nodeId,
-    secret: options.secret === undefined ? undefined : Buffer.isBuffer(options.secret) ? options.secret : Buffer.from(options.secret),
+    secret,
     retryStrategy,
-    writeRetryWindowMs: (attempts - 1) * positive('writeRetry.intervalMs', intervalMs),
+    writeRetryWindowMs: (attempts - 1) * intervalMs,
     writeRetryIntervalMs: intervalMs,
     maxBufferedMessages: positive('maxBufferedMessages', options.maxBufferedMessages ?? CLIENT_DEFAULTS.maxBufferedMessages),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? CLIENT_DEFAULTS.maxBufferedBytes),
@@ -161,10 +166,8 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
 }
 
 function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0)) throw invalid(`${name} must be a positive number, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(`${name} must be a positive number, got ${String(value)}`);
+  }
   return value;
-}
-
-function invalid(message: string): RelayError {
-  return new RelayError(ErrorCodes.INVALID_ARGUMENT, message);
 }

@@ -1,12 +1,11 @@
 import type { FrameWriter } from '../codec/frame-writer.js';
-import { ErrorCodes, RelayError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import {
   FrameType,
   PAYLOAD_KIND_SHIFT,
   RouteFlags,
-  userIdToString,
-  writeId,
   writeRoute,
+  writeUserList,
   writeRouteFrame,
   type RouteTable,
   type Scratch,
@@ -49,7 +48,7 @@ export function writeUsersSend(
   serializer: Serializer | undefined,
   maxFrameBytes: number,
 ): boolean {
-  if (!Array.isArray(userIds)) throw new RelayError(ErrorCodes.INVALID_ARGUMENT, 'userIds must be an array');
+  if (!Array.isArray(userIds)) throw new InvalidArgumentError('userIds must be an array');
   if (userIds.length === 0) return false;
   const payload = encodeMessage(message, serializer);
   scratch.ensure(0, 10);
@@ -57,9 +56,8 @@ export function writeUsersSend(
   buf[0] = FrameType.SEND_USERS;
   buf[1] = (wantsReport ? RouteFlags.REPORT : 0) | (payloadKindOf(message, serializer) << PAYLOAD_KIND_SHIFT);
   buf.writeUInt32LE(seq >>> 0, 2);
-  buf.writeUInt32LE(userIds.length, 6);
-  let pos = 10;
-  for (const id of userIds) pos = writeId(scratch, pos, userIdToString(id), 'user id');
+  // Each user once: 42 and '42' are the same user.
+  const pos = writeUserList(scratch, 6, userIds);
   writeRouteFrame(writer, scratch, pos, payload, maxFrameBytes);
   return true;
 }

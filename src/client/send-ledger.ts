@@ -40,10 +40,7 @@ export class SendLedger {
 
   /** Throws `ERR_BUFFER_FULL` when a live send would exceed the bounds. */
   checkLiveRoom(socketBuffered: number): void {
-    if (
-      this.batch.length >= this.limits.maxBufferedMessages ||
-      this.writer.length + socketBuffered >= this.limits.maxBufferedBytes
-    ) {
+    if (this.batch.length >= this.limits.maxBufferedMessages || this.writer.length + socketBuffered >= this.limits.maxBufferedBytes) {
       throw new BufferFullError('the outbound buffer is full: the relay is not keeping up');
     }
   }
@@ -57,13 +54,8 @@ export class SendLedger {
   addQueued(entry: PendingSend): void {
     const parts = this.spare.take();
     const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    if (
-      this.queued.length >= this.limits.maxBufferedMessages ||
-      this.queuedBytes + frame.length > this.limits.maxBufferedBytes
-    ) {
-      throw new BufferFullError(
-        `the send buffer is full (${this.queued.length} messages, ${this.queuedBytes} bytes) while disconnected`,
-      );
+    if (this.queued.length >= this.limits.maxBufferedMessages || this.queuedBytes + frame.length > this.limits.maxBufferedBytes) {
+      throw new BufferFullError(`the send buffer is full (${this.queued.length} messages, ${this.queuedBytes} bytes) while disconnected`);
     }
     entry.frame = frame;
     this.startWaiting(entry, Date.now());
@@ -156,7 +148,7 @@ export class SendLedger {
   takeAcknowledged(first: number, count: number, settle: (entry: PendingSend) => void): void {
     const inflight = this.inflight;
     for (let head = inflight.peek(); head !== undefined; head = inflight.peek()) {
-      if (head.reply !== 'hosts' || ((head.seq - first) >>> 0) >= count) return;
+      if (head.reply !== 'hosts' || (head.seq - first) >>> 0 >= count) return;
       inflight.shift();
       settle(head);
     }

@@ -54,13 +54,7 @@ function bigintAsString(_key: string, value: unknown): unknown {
  * the payload at `[start, end)` of `p`. Text is decoded straight from the
  * range; a binary or custom payload is handed out as a view of it.
  */
-export function decodeMessage(
-  p: Buffer,
-  kind: PayloadKind,
-  serializer: Serializer | undefined,
-  start = 0,
-  end = p.length,
-): unknown {
+export function decodeMessage(p: Buffer, kind: PayloadKind, serializer: Serializer | undefined, start = 0, end = p.length): unknown {
   switch (kind) {
     case PayloadKind.JSON:
       return JSON.parse(utf8Text(p, start, end));

@@ -16,7 +16,7 @@ export interface SendOptions {
    * `true` (default): resolve with the relay's report. `false`: resolve once
    * written; users the relay could not hand over arrive on the `offline` event.
    */
-  report?: boolean;
+  report?: boolean | undefined;
 }
 
 /** Events of a {@link RelayClient}. */

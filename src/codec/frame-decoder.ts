@@ -1,4 +1,4 @@
-import { FrameTooLargeError, ProtocolError } from '../errors.js';
+import { FrameTooLargeError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './constants.js';
 
 /** Options for {@link FrameDecoder}. */
@@ -7,6 +7,8 @@ export interface FrameDecoderOptions {
    * The largest payload accepted, in bytes. A length prefix above it raises
    * `ERR_FRAME_TOO_LARGE` as soon as the prefix is read, before any of the
    * payload is buffered. Default {@link DEFAULT_MAX_FRAME_BYTES} (1 MiB).
+   * An integer from 0 to 2^32-1; anything else makes the constructor throw
+   * `ERR_INVALID_ARGUMENT`.
    */
   maxFrameBytes?: number;
 }
@@ -42,9 +44,9 @@ export class FrameDecoder {
   frameEnd = 0;
 
   constructor(options: FrameDecoderOptions = {}) {
-    const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const max = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0 || max > 0xffff_ffff) {
-      throw new RangeError(`maxFrameBytes must be an integer from 0 to 2^32-1, got ${max}`);
+      throw new InvalidArgumentError(`maxFrameBytes must be an integer from 0 to 2^32-1, got ${String(max)}`);
     }
     this.maxFrameBytes = max;
   }
@@ -60,10 +62,14 @@ export class FrameDecoder {
   /**
    * Appends a chunk read from the stream. Empty chunks are ignored, and so is
    * every chunk once the decoder has failed: the stream is out of sync.
+   * Throws `ERR_INVALID_ARGUMENT` for a chunk that is not a `Uint8Array`.
    */
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0 || this.failure) return;
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    let buf: Buffer;
+    if (Buffer.isBuffer(chunk)) buf = chunk;
+    else if (chunk instanceof Uint8Array) buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    else throw new InvalidArgumentError(`a chunk must be a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`);
+    if (buf.length === 0 || this.failure) return;
     this.chunks.push(buf);
     this.buffered += buf.length;
   }
@@ -91,9 +97,7 @@ export class FrameDecoder {
       if (this.buffered < FRAME_HEADER_BYTES) return undefined;
       const length = this.readLength();
       if (length > this.maxFrameBytes) {
-        this.failure = new FrameTooLargeError(
-          `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes} bytes`,
-        );
+        this.failure = new FrameTooLargeError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes} bytes`);
         this.release();
         throw this.failure;
       }

@@ -1,4 +1,7 @@
-import { FRAME_HEADER_BYTES } from './constants.js';
+import { constants } from 'node:buffer';
+import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_LENGTH } from './constants.js';
+import { checkFrameLength } from './frame-length.js';
 
 /** Payloads at least this large are queued by reference instead of copied. */
 export const DEFAULT_COPY_THRESHOLD = 8 * 1024;
@@ -27,7 +30,14 @@ export class FrameWriter {
   private queued = 0;
   private frameCount = 0;
 
+  /**
+   * @param slabBytes - bytes of each slab: a burst of small frames shares one.
+   *   A positive integer; anything else throws `ERR_INVALID_ARGUMENT`.
+   */
   constructor(private readonly slabBytes = SLAB_BYTES) {
+    if (!Number.isInteger(slabBytes) || slabBytes < 1 || slabBytes > constants.MAX_LENGTH) {
+      throw new InvalidArgumentError(`slabBytes must be an integer from 1 to ${constants.MAX_LENGTH}, got ${String(slabBytes)}`);
+    }
     this.buf = Buffer.allocUnsafe(slabBytes);
   }
 
@@ -61,8 +71,12 @@ export class FrameWriter {
    * Commits the frame opened by {@link begin}: its inline bytes end at offset
    * `inlineEnd` of {@link buf}, and its whole payload is `payloadBytes` long
    * (more than the inline part when the rest follows by {@link appendReference}).
+   * Throws `ERR_FRAME_TOO_LARGE` (committing nothing) when `payloadBytes` is
+   * more than a 4-byte length can say.
    */
   commit(inlineEnd: number, payloadBytes = inlineEnd - this.pos - FRAME_HEADER_BYTES): void {
+    // Two comparisons on the hot path; the helper only runs to word the error.
+    if (!(payloadBytes >= 0 && payloadBytes <= MAX_FRAME_LENGTH)) checkFrameLength(payloadBytes);
     this.buf.writeUInt32LE(payloadBytes, this.pos);
     this.pos = inlineEnd;
     this.frameCount++;
@@ -81,12 +95,14 @@ export class FrameWriter {
 
   /** Appends one frame with `payload` copied in (for payloads built elsewhere). */
   appendFrame(payload: Uint8Array): void {
+    if (!(payload instanceof Uint8Array)) throw notBytes(payload);
     const off = this.reserve(payload.length);
     this.buf.set(payload, off);
   }
 
   /** Appends bytes that belong to the frame reserved last, without copying them. */
   appendReference(bytes: Buffer): void {
+    if (!Buffer.isBuffer(bytes)) throw notBytes(bytes);
     this.sealSlab();
     this.parts.push(bytes);
     this.queued += bytes.length;
@@ -94,6 +110,7 @@ export class FrameWriter {
 
   /** Appends whole pre-encoded frames (length prefix included), copying small ones. */
   appendEncoded(frames: Buffer, frameCount = 1): void {
+    if (!Buffer.isBuffer(frames)) throw notBytes(frames);
     if (frames.length >= DEFAULT_COPY_THRESHOLD) {
       this.sealSlab();
       this.parts.push(frames);
@@ -126,9 +143,17 @@ export class FrameWriter {
   }
 
   private nextSlab(needed: number): void {
+    // Refused with a code rather than by Node's RangeError from allocUnsafe.
+    if (!(needed <= constants.MAX_LENGTH)) {
+      throw new FrameTooLargeError(`a frame of ${needed} bytes is larger than a Buffer can be (${constants.MAX_LENGTH} bytes)`);
+    }
     this.sealSlab();
     this.buf = Buffer.allocUnsafe(Math.max(this.slabBytes, needed));
     this.pos = 0;
     this.start = 0;
   }
+}
+
+function notBytes(value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`expected bytes (a Buffer), got ${value === null ? 'null' : typeof value}`);
 }

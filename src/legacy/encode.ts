@@ -6,13 +6,7 @@
  */
 
 import { ErrorCodes, RelayError } from '../errors.js';
-import {
-  LEGACY_OFFLINE_CONTENT,
-  LEGACY_TYPE_OFFLINE,
-  UINT32_MAX,
-  UINT64_MAX_DECIMAL,
-  type TransmitMessage,
-} from './transmit-map.js';
+import { LEGACY_OFFLINE_CONTENT, LEGACY_TYPE_OFFLINE, UINT32_MAX, UINT64_MAX_DECIMAL, type TransmitMessage } from './transmit-map.js';
 
 /** What {@link encodeTransmitMap} encodes: a message and, optionally, its routing table. */
 export interface TransmitMapInput {
@@ -52,8 +46,11 @@ export function isCanonicalUint64(s: string): boolean {
   return len < 20 || s <= UINT64_MAX_DECIMAL;
 }
 
-// Characters Go's encoder escapes (with HTML escaping on, its default).
+// Characters Go's encoder escapes (with HTML escaping on, its default):
+// control characters are exactly what these patterns are for.
+// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029]/;
+// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE_ALL = /["\\\u0000-\u001f<>&\u2028\u2029]/g;
 const HEX = '0123456789abcdef';
 
@@ -213,13 +210,7 @@ const TIME_OPEN = ',"time":"';
 const CONTENT_OPEN = '","content":"';
 const CLOSE = '"}';
 const FIXED_BYTES =
-  FROM_OPEN.length +
-  TO_OPEN.length +
-  TYPE_OPEN.length +
-  CONTENT_TYPE_OPEN.length +
-  TIME_OPEN.length +
-  CONTENT_OPEN.length +
-  CLOSE.length;
+  FROM_OPEN.length + TO_OPEN.length + TYPE_OPEN.length + CONTENT_TYPE_OPEN.length + TIME_OPEN.length + CONTENT_OPEN.length + CLOSE.length;
 
 /**
  * Encodes a legacy transmit document to the exact bytes Go's
@@ -254,8 +245,7 @@ export function encodeTransmitMap(doc: TransmitMapInput): Buffer {
   const idBytes = Buffer.byteLength(id, 'utf8');
   const timeBytes = Buffer.byteLength(time, 'utf8');
   const contentBytes = Buffer.byteLength(content, 'utf8');
-  let size =
-    FIXED_BYTES + idBytes + from.length + to.length + type.length + contentType.length + timeBytes + contentBytes;
+  let size = FIXED_BYTES + idBytes + from.length + to.length + type.length + contentType.length + timeBytes + contentBytes;
 
   const hosts = collectHosts(doc.users);
   if (hosts === undefined) {

@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 
+import { InvalidArgumentError } from '../errors.js';
+
 /** U+017F LATIN SMALL LETTER LONG S, which folds with `s`. */
 const LONG_S = 0x17f;
 const LOWER_S = 0x73;
@@ -32,7 +34,8 @@ export class GoFieldNames {
   constructor(names: readonly string[]) {
     const byLength: Candidate[][] = [];
     names.forEach((name, index) => {
-      if (!/^[a-jl-zA-JL-Z]+$/.test(name)) throw new Error(`field name ${JSON.stringify(name)} must be ASCII letters other than k`);
+      if (!/^[a-jl-zA-JL-Z]+$/.test(name))
+        throw new InvalidArgumentError(`field name ${JSON.stringify(name)} must be ASCII letters other than k`);
       while (byLength.length <= name.length) byLength.push([]);
       byLength[name.length]!.push({ lower: name.toLowerCase(), index });
     });

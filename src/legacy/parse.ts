@@ -91,13 +91,27 @@ function readDocument(s: JsonScanner): TransmitMap {
       // As in Go, null leaves any other field as it was.
       else if (!s.isNull()) {
         switch (field) {
-          case F_ID: msg.id = s.readStringValue(); break;
-          case F_FROM: msg.from = s.readUint64(); break;
-          case F_TO: msg.to = s.readUint64(); break;
-          case F_TYPE: msg.type = s.readUint32(); break;
-          case F_CONTENT_TYPE: msg.contentType = s.readUint32(); break;
-          case F_TIME: msg.time = s.readStringValue(); break;
-          case F_CONTENT: msg.content = s.readStringValue(); break;
+          case F_ID:
+            msg.id = s.readStringValue();
+            break;
+          case F_FROM:
+            msg.from = s.readUint64();
+            break;
+          case F_TO:
+            msg.to = s.readUint64();
+            break;
+          case F_TYPE:
+            msg.type = s.readUint32();
+            break;
+          case F_CONTENT_TYPE:
+            msg.contentType = s.readUint32();
+            break;
+          case F_TIME:
+            msg.time = s.readStringValue();
+            break;
+          case F_CONTENT:
+            msg.content = s.readStringValue();
+            break;
         }
       }
     } while (s.moreInObject('unterminated object', "expected ',' or '}'"));

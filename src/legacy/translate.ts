@@ -1,5 +1,6 @@
-import { ErrorCodes, RelayError } from '../errors.js';
+import { MessageError } from '../errors.js';
 import { isCanonicalUint64 } from './encode.js';
+import { GoFieldNames } from './go-keys.js';
 import { parseTransmitMap } from './parse.js';
 import { UINT32_MAX, type TransmitMessage } from './transmit-map.js';
 
@@ -12,9 +13,11 @@ export function messageToJson(message: TransmitMessage): Buffer {
 }
 
 /**
- * Reads the legacy message fields from a binary node's JSON payload. Numbers
- * are read exactly (a bare 18446744073709551615 is kept), and decimal strings
- * are accepted for `from` and `to` as {@link messageToJson} writes them.
+ * Reads the legacy message fields from a binary node's JSON payload, for the
+ * relay to hand to a legacy node. Numbers are read exactly (a bare
+ * 18446744073709551615 is kept), and decimal strings are accepted for `from`
+ * and `to` as {@link messageToJson} writes them. As a Go hub would, keys
+ * match fields case-insensitively, and keys that name no field are dropped.
  * Throws `ERR_MESSAGE` when the payload is not such an object.
  */
 export function messageFromJson(payload: Buffer): TransmitMessage {
@@ -27,52 +30,132 @@ export function messageFromJson(payload: Buffer): TransmitMessage {
   try {
     value = JSON.parse(payload.toString('utf8'));
   } catch (cause) {
-    throw new RelayError(ErrorCodes.MESSAGE, 'the message is not JSON', { cause });
+    throw new MessageError('the message is not JSON', { cause });
   }
-  return coerceMessage(value);
+  return readMessage(value, false);
 }
 
 /**
- * Checks a message object for the legacy fields and fills in zero values for
- * missing ones. `from` and `to` may be numbers (safe integers), bigints or
- * decimal strings. Throws `ERR_MESSAGE` otherwise.
+ * Checks that a message can be a legacy `TransmitMap` and returns its
+ * fields, zero values filled in for the ones left out. This is what a
+ * `RelayClient` in the legacy dialect sends, so anything a Go node would
+ * read differently from what the caller meant is refused, before a byte is
+ * written:
+ *
+ * - the message must be a plain object (an object literal or parsed JSON);
+ * - every key must name one of the fields `id`, `from`, `to`, `type`,
+ *   `contentType`, `time`, `content`. As in Go's decoder, a key matches its
+ *   field case-insensitively (`ID`, `ContentType`), but two keys for one
+ *   field are refused, and so is `users`, which is the routing table;
+ * - at least one field must be given (a key whose value is `undefined` is
+ *   not given; `null` is, and means the zero value);
+ * - `id`, `time` and `content` are strings; `from` and `to` unsigned 64-bit
+ *   integers (a safe integer number, a bigint, or a decimal string);
+ *   `type` and `contentType` unsigned 32-bit integer numbers.
+ *
+ * @throws `ERR_MESSAGE` naming the offending key.
  */
 export function coerceMessage(value: unknown): TransmitMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw messageError('a legacy message must be a JSON object with the fields id, from, to, type, contentType, time, content');
+  return readMessage(value, true);
+}
+
+// The Go struct's JSON names; `users` is listed so that it is recognised and refused.
+const USERS = 0;
+const NAMES = ['users', 'id', 'from', 'to', 'type', 'contentType', 'time', 'content'] as const;
+const FIELDS = new GoFieldNames(NAMES);
+const FIELD_LIST = NAMES.slice(1).join(', ');
+
+type Field = Exclude<(typeof NAMES)[number], 'users'>;
+
+/**
+ * The message fields of `value`. `strict` is the sender's rule (see
+ * {@link coerceMessage}); otherwise keys are read as a Go hub reads a
+ * document: unknown keys dropped, the last of two keys for one field winning,
+ * a message with no field at all allowed.
+ */
+function readMessage(value: unknown, strict: boolean): TransmitMessage {
+  if (!isPlainObject(value)) {
+    throw messageError(`a legacy message must be a plain object with the fields ${FIELD_LIST}, got ${describe(value)}`);
   }
-  const m = value as Record<string, unknown>;
-  return {
-    id: text(m.id, 'id'),
-    from: uint64(m.from, 'from'),
-    to: uint64(m.to, 'to'),
-    type: uint32(m.type, 'type'),
-    contentType: uint32(m.contentType, 'contentType'),
-    time: text(m.time, 'time'),
-    content: text(m.content, 'content'),
-  };
+  const message: TransmitMessage = { id: '', from: '0', to: '0', type: 0, contentType: 0, time: '', content: '' };
+  // The key each field was read from, to name both keys of a repeat.
+  const keyOf: Partial<Record<Field, string>> = {};
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (v === undefined) continue;
+    const index = FIELDS.indexOfKey(key);
+    if (index < 0 || index === USERS) {
+      if (!strict) continue;
+      throw messageError(
+        index === USERS
+          ? `legacy message key ${JSON.stringify(key)}: the users go in send's first argument, not in the message`
+          : `legacy message key ${JSON.stringify(key)} is not one of the fields ${FIELD_LIST}`,
+      );
+    }
+    const field = NAMES[index] as Field;
+    const earlier = keyOf[field];
+    if (earlier !== undefined && strict) {
+      throw messageError(`legacy message keys ${JSON.stringify(earlier)} and ${JSON.stringify(key)} both name the field ${field}`);
+    }
+    keyOf[field] = key;
+    // As in Go, null leaves the field as it was: its zero value, unless an earlier key set it.
+    if (v !== null) setField(message, field, key, v);
+  }
+  if (strict && Object.keys(keyOf).length === 0) {
+    throw messageError(`a legacy message needs at least one of the fields ${FIELD_LIST}`);
+  }
+  return message;
 }
 
-function text(v: unknown, name: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw messageError(`${name} must be a string`);
-  return v;
+function setField(message: TransmitMessage, field: Field, key: string, v: unknown): void {
+  switch (field) {
+    case 'id':
+    case 'time':
+    case 'content':
+      if (typeof v !== 'string') throw messageError(`legacy message key ${JSON.stringify(key)} must be a string, got ${describe(v)}`);
+      message[field] = v;
+      return;
+    case 'from':
+    case 'to':
+      message[field] = uint64(v, key);
+      return;
+    case 'type':
+    case 'contentType':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > UINT32_MAX) {
+        throw messageError(`legacy message key ${JSON.stringify(key)} must be an integer from 0 to ${UINT32_MAX}, got ${describe(v)}`);
+      }
+      message[field] = v;
+      return;
+  }
 }
 
-function uint64(v: unknown, name: string): string {
-  if (v === undefined || v === null) return '0';
+function uint64(v: unknown, key: string): string {
   if (typeof v === 'bigint' && v >= 0n && v <= 0xffff_ffff_ffff_ffffn) return v.toString();
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
   if (typeof v === 'string' && isCanonicalUint64(v)) return v;
-  throw messageError(`${name} must be an unsigned 64-bit integer (a number, bigint or decimal string)`);
+  throw messageError(
+    `legacy message key ${JSON.stringify(key)} must be an unsigned 64-bit integer (a safe integer, a bigint or a decimal string), got ${describe(v)}`,
+  );
 }
 
-function uint32(v: unknown, name: string): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX) return v;
-  throw messageError(`${name} must be an unsigned 32-bit integer`);
+/** An object literal, `Object.create(null)`, or parsed JSON: no array, Map, Date, Buffer or class instance. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  // An Object.prototype of another realm (a vm context) counts as well.
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
-function messageError(message: string): RelayError {
-  return new RelayError(ErrorCodes.MESSAGE, message);
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an instance of ${(value as object).constructor?.name ?? 'an unknown class'}`;
+  return typeof value;
+}
+
+function messageError(message: string): MessageError {
+  return new MessageError(message);
 }

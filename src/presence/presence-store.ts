@@ -1,7 +1,7 @@
 /**
- * Where presence lives: which nodes hold each online user. The relay keeps it
- * in memory ({@link LocalPresenceStore}); a cluster without a relay keeps it in
- * Redis. Node ids and user ids are strings as they travel.
+ * Where presence lives when there is no relay: which nodes hold each online
+ * user (a relay keeps its own table in memory; a cluster without one keeps it
+ * in Redis). Node ids and user ids are strings as they travel.
  *
  * A store never reports a user on a node that is not alive: a node that stops
  * calling {@link PresenceStore.heartbeat} drops out within the store's

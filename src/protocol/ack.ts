@@ -21,7 +21,7 @@ export class AckRun {
 
   /** Adds the send `seq`; a gap in the sequence seals the run so far into `writer`. */
   add(seq: number, writer: FrameWriter): void {
-    if (this.count > 0 && seq === ((this.first + this.count) >>> 0) && this.count < MAX_RUN) {
+    if (this.count > 0 && seq === (this.first + this.count) >>> 0 && this.count < MAX_RUN) {
       this.count++;
       return;
     }

@@ -29,10 +29,5 @@ export function proofsEqual(a: Buffer, b: Buffer): boolean {
 }
 
 function proof(secret: string | Buffer, label: string, relayNonce: Buffer, nodeNonce: Buffer, nodeId: string): Buffer {
-  return createHmac('sha256', secret)
-    .update(label)
-    .update(relayNonce)
-    .update(nodeNonce)
-    .update(nodeId, 'utf8')
-    .digest();
+  return createHmac('sha256', secret).update(label).update(relayNonce).update(nodeNonce).update(nodeId, 'utf8').digest();
 }

@@ -1,6 +1,7 @@
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { encodeFrame } from '../codec/encode-frame.js';
 import { FrameType, NONCE_BYTES, PROOF_BYTES } from './constants.js';
+import { checkNodeId, nodeIdProblem } from './node-id.js';
 import { Reader } from './reader.js';
 
 /** A node's opening frame. */
@@ -58,22 +59,20 @@ export interface ErrorFrame {
 /** A GOODBYE has the layout of ERROR: why the peer is closing. */
 export type GoodbyeFrame = ErrorFrame & { type: typeof FrameType.GOODBYE };
 
-export type ControlFrame =
-  | HelloFrame
-  | ChallengeFrame
-  | AuthFrame
-  | WelcomeFrame
-  | PingFrame
-  | PongFrame
-  | ErrorFrame;
+export type ControlFrame = HelloFrame | ChallengeFrame | AuthFrame | WelcomeFrame | PingFrame | PongFrame | ErrorFrame;
 
-/** Encodes a control frame, length prefix included. */
+/**
+ * Encodes a control frame, length prefix included.
+ *
+ * @throws `ERR_INVALID_ARGUMENT` for a field the frame cannot carry: a node
+ *   id that {@link checkNodeId} refuses, a nonce, session id or proof of the
+ *   wrong length, or a type that is not a control frame.
+ */
 export function encodeControl(frame: ControlFrame): Buffer {
   switch (frame.type) {
     case FrameType.HELLO: {
-      const id = Buffer.from(frame.nodeId, 'utf8');
-      checkId(id, 'node id');
-      checkNonce(frame.nonce);
+      const id = Buffer.from(checkNodeId(frame.nodeId, 'node id'), 'utf8');
+      checkBytes(frame.nonce, NONCE_BYTES, 'nonce');
       return encodeFrame(
         Buffer.concat([
           bytes(FrameType.HELLO, frame.minVersion, frame.maxVersion, id.length),
@@ -84,14 +83,16 @@ export function encodeControl(frame: ControlFrame): Buffer {
       );
     }
     case FrameType.CHALLENGE:
-      checkNonce(frame.nonce);
+      checkBytes(frame.nonce, NONCE_BYTES, 'nonce');
       return encodeFrame(Buffer.concat([bytes(FrameType.CHALLENGE, frame.version), frame.nonce]));
     case FrameType.AUTH:
-      if (frame.proof.length !== PROOF_BYTES) throw new RangeError(`proof must be ${PROOF_BYTES} bytes`);
+      checkBytes(frame.proof, PROOF_BYTES, 'proof');
       return encodeFrame(Buffer.concat([bytes(FrameType.AUTH), frame.proof]));
     case FrameType.WELCOME:
-      checkNonce(frame.sessionId);
-      if (frame.proof.length > 255) throw new RangeError('proof too long');
+      checkBytes(frame.sessionId, NONCE_BYTES, 'session id');
+      if (!Buffer.isBuffer(frame.proof) || frame.proof.length > 255) {
+        throw new InvalidArgumentError('a welcome proof must be a Buffer of at most 255 bytes');
+      }
       return encodeFrame(
         Buffer.concat([
           bytes(FrameType.WELCOME, frame.version),
@@ -106,15 +107,18 @@ export function encodeControl(frame: ControlFrame): Buffer {
       return encodeFrame(bytes(frame.type));
     case FrameType.ERROR:
     case FrameType.GOODBYE: {
+      if (typeof frame.code !== 'string' || typeof frame.message !== 'string') {
+        throw new InvalidArgumentError('an error frame needs a string code and message');
+      }
       const code = Buffer.from(frame.code, 'utf8').subarray(0, 255);
       const text = truncateUtf8(frame.message, 0xffff);
       const head = Buffer.allocUnsafe(4);
       head[0] = frame.type;
       head[1] = code.length;
-      return encodeFrame(
-        Buffer.concat([head.subarray(0, 2), code, u16(text.length), text]),
-      );
+      return encodeFrame(Buffer.concat([head.subarray(0, 2), code, u16(text.length), text]));
     }
+    default:
+      throw new InvalidArgumentError(`not a control frame type: ${String((frame as { type: unknown }).type)}`);
   }
 }
 
@@ -130,7 +134,10 @@ export function decodeControl(payload: Buffer): ControlFrame {
       const minVersion = r.u8();
       const maxVersion = r.u8();
       const nodeId = r.str8();
-      if (nodeId.length === 0) throw new ProtocolError('hello: empty node id');
+      // Refused like any other bad hello: the id names the node in every
+      // log, stat and presence entry, so a blank one is not an identity.
+      const problem = nodeIdProblem(nodeId);
+      if (problem !== undefined) throw new ProtocolError(`hello: node id ${problem}`);
       const maxFrameBytes = r.u32();
       const features = r.u32();
       const nonce = Buffer.from(r.bytes(NONCE_BYTES));
@@ -188,14 +195,10 @@ function u32s(...values: number[]): Buffer {
   return b;
 }
 
-function checkId(id: Buffer, what: string): void {
-  if (id.length === 0 || id.length > 255) {
-    throw new RangeError(`${what} must be 1 to 255 UTF-8 bytes, got ${id.length}`);
+function checkBytes(value: Buffer, length: number, what: string): void {
+  if (!Buffer.isBuffer(value) || value.length !== length) {
+    throw new InvalidArgumentError(`a ${what} must be a Buffer of ${length} bytes`);
   }
-}
-
-function checkNonce(nonce: Buffer): void {
-  if (nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
 }
 
 /** UTF-8 bytes of `text`, cut at a character boundary to at most `max` bytes. */

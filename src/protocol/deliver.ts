@@ -1,7 +1,9 @@
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
 import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
 import { utf8Text } from '../codec/text.js';
+import { id8 } from './id-writer.js';
+import { dropRepeats } from './unique-ids.js';
 import { decodeUserList, skipUserList } from './user-list.js';
 
 /** One delivery as a node receives it. */
@@ -57,24 +59,26 @@ export function writeDeliver(
   }
 }
 
-/** Encodes a DELIVER payload from parts (for tests and non-relay transports). */
+/**
+ * Encodes a DELIVER payload from parts (for the relay's legacy translation,
+ * transports without a relay, and tests). A user named twice is written
+ * once, at its first place. Throws `ERR_INVALID_ARGUMENT` for an origin or
+ * user id it cannot carry (the origin may be empty; user ids may not) or a
+ * payload that is not bytes.
+ */
 export function encodeDeliver(from: string, users: readonly string[], kind: PayloadKind, payload: Uint8Array): Buffer {
-  const origin = Buffer.from(from, 'utf8');
-  const ids = users.map((u) => Buffer.from(u, 'utf8'));
-  const size = 2 + 1 + origin.length + 4 + ids.reduce((n, id) => n + 1 + id.length, 0) + payload.length;
+  if (!Array.isArray(users)) throw new InvalidArgumentError('users must be an array');
+  if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('a DELIVER payload must be a Uint8Array');
+  const origin = id8(from, 'origin node id', true);
+  const ids = dropRepeats(users.slice()).map((u) => id8(u, 'user id'));
+  const size = 2 + origin.length + 4 + ids.reduce((n, id) => n + id.length, 0) + payload.length;
   const out = Buffer.allocUnsafe(size);
   out[0] = FrameType.DELIVER;
   out[1] = (kind << PAYLOAD_KIND_SHIFT) & PAYLOAD_KIND_MASK;
-  out[2] = origin.length;
-  origin.copy(out, 3);
-  let pos = 3 + origin.length;
+  let pos = 2 + origin.copy(out, 2);
   out.writeUInt32LE(ids.length, pos);
   pos += 4;
-  for (const id of ids) {
-    out[pos] = id.length;
-    id.copy(out, pos + 1);
-    pos += 1 + id.length;
-  }
+  for (const id of ids) pos += id.copy(out, pos);
   out.set(payload, pos);
   return out;
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, RelayError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { writeUtf8 } from '../codec/text.js';
 import { MAX_ID_BYTES } from './constants.js';
 import { userIdToString, type UserId } from './user-id.js';
@@ -33,7 +33,7 @@ export function idBound(id: UserId, what: string): number {
  */
 export function putId(buf: Buffer, pos: number, id: string, what: string): number {
   if (typeof id !== 'string' || id.length === 0) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} must be a non-empty string`);
+    throw new InvalidArgumentError(`a ${what} must be a non-empty string`);
   }
   const n = id.length;
   // Most ids are short ASCII: a byte loop beats a native call's fixed cost.
@@ -54,6 +54,27 @@ export function putId(buf: Buffer, pos: number, id: string, what: string): numbe
   return at + bytes;
 }
 
-function tooLong(what: string, bytes: number): RelayError {
-  return new RelayError(ErrorCodes.INVALID_ARGUMENT, `a ${what} is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes}`);
+/**
+ * `id` as a one-byte length and its UTF-8 bytes, for frames encoded from
+ * parts (off the hot path). `allowEmpty` is for the one place an empty id
+ * means something: the host of a REPORT's NOWHERE entry.
+ *
+ * @throws `ERR_INVALID_ARGUMENT` for an id that is not a string, is empty,
+ *   or is longer than 255 UTF-8 bytes.
+ */
+export function id8(id: string, what: string, allowEmpty = false): Buffer {
+  if (typeof id !== 'string') throw new InvalidArgumentError(`a ${what} must be a string, got ${id === null ? 'null' : typeof id}`);
+  // More UTF-16 units than the byte limit is more bytes than the limit: no need to encode it.
+  if (id.length > MAX_ID_BYTES) throw tooLong(what, Buffer.byteLength(id, 'utf8'));
+  const n = Buffer.byteLength(id, 'utf8');
+  if (n > MAX_ID_BYTES) throw tooLong(what, n);
+  if (n === 0 && !allowEmpty) throw new InvalidArgumentError(`a ${what} must not be empty`);
+  const out = Buffer.allocUnsafe(1 + n);
+  out[0] = n;
+  out.write(id, 1, 'utf8');
+  return out;
+}
+
+function tooLong(what: string, bytes: number): InvalidArgumentError {
+  return new InvalidArgumentError(`a ${what} is at most ${MAX_ID_BYTES} UTF-8 bytes, got ${bytes}`);
 }

@@ -1,5 +1,6 @@
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { FrameType } from './constants.js';
+import { id8 } from './id-writer.js';
 import { Reader } from './reader.js';
 import { readUserList, skipUserList } from './user-list.js';
 
@@ -19,7 +20,7 @@ export const PresenceOp = {
 } as const;
 export type PresenceOp = (typeof PresenceOp)[keyof typeof PresenceOp];
 
-/** Encodes a PRESENCE payload: type, op, user list. */
+/** Encodes a PRESENCE payload: type, op, user list. Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry. */
 export function encodePresence(op: PresenceOp, users: readonly string[]): Buffer {
   return Buffer.concat([Buffer.of(FrameType.PRESENCE, op), encodeUserList(users)]);
 }
@@ -33,15 +34,6 @@ export function decodePresence(p: Buffer): { op: PresenceOp; usersStart: number 
   }
   if (skipUserList(p, 2) !== p.length) throw new ProtocolError('presence: trailing bytes');
   return { op: op as PresenceOp, usersStart: 2 };
-}
-
-/** Encodes the header of a SEND_USERS payload (type, flags, seq, users); the message payload follows it. */
-export function encodeSendUsersHeader(flags: number, seq: number, users: readonly string[]): Buffer {
-  const head = Buffer.allocUnsafe(6);
-  head[0] = FrameType.SEND_USERS;
-  head[1] = flags;
-  head.writeUInt32LE(seq >>> 0, 2);
-  return Buffer.concat([head, encodeUserList(users)]);
 }
 
 /** Where the parts of a SEND_USERS payload lie. */
@@ -58,7 +50,7 @@ export function scanSendUsers(p: Buffer): SendUsersSpans {
   return { flags: p[1]!, seq: p.readUInt32LE(2), usersStart: 6, payloadStart: skipUserList(p, 6) };
 }
 
-/** Encodes a LOCATE payload: type, seq, users. */
+/** Encodes a LOCATE payload: type, seq, users. Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry. */
 export function encodeLocate(seq: number, users: readonly string[]): Buffer {
   const head = Buffer.allocUnsafe(5);
   head[0] = FrameType.LOCATE;
@@ -73,7 +65,11 @@ export function decodeLocate(p: Buffer): { seq: number; users: string[]; usersSt
   return { seq: p.readUInt32LE(1), users: readUserList(p, 5), usersStart: 5 };
 }
 
-/** Encodes a LOCATED payload: type, seq, count, then per user its id and its nodes. */
+/**
+ * Encodes a LOCATED payload: type, seq, count, then per user its id and its
+ * nodes. Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry or more than
+ * 65535 nodes for one user.
+ */
 export function encodeLocated(seq: number, located: ReadonlyArray<readonly [string, readonly string[]]>): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.allocUnsafe(9);
@@ -82,11 +78,12 @@ export function encodeLocated(seq: number, located: ReadonlyArray<readonly [stri
   head.writeUInt32LE(located.length, 5);
   parts.push(head);
   for (const [user, nodes] of located) {
-    parts.push(id8(user));
+    parts.push(id8(user, 'user id'));
+    if (nodes.length > 0xffff) throw new InvalidArgumentError(`a user is located on at most 65535 nodes, got ${nodes.length}`);
     const count = Buffer.allocUnsafe(2);
     count.writeUInt16LE(nodes.length, 0);
     parts.push(count);
-    for (const node of nodes) parts.push(id8(node));
+    for (const node of nodes) parts.push(id8(node, 'node id'));
   }
   return Buffer.concat(parts);
 }
@@ -109,16 +106,11 @@ export function decodeLocated(p: Buffer): { seq: number; located: Map<string, st
   return { seq, located };
 }
 
-/** A user list: u32 count, then id8 per user. */
+/** A user list: u32 count, then id8 per user. Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry. */
 export function encodeUserList(users: readonly string[]): Buffer {
-  const ids = users.map((u) => id8(u));
+  if (!Array.isArray(users)) throw new InvalidArgumentError('users must be an array');
+  const ids = users.map((u) => id8(u, 'user id'));
   const count = Buffer.allocUnsafe(4);
   count.writeUInt32LE(ids.length, 0);
   return Buffer.concat([count, ...ids]);
-}
-
-function id8(id: string): Buffer {
-  const bytes = Buffer.from(id, 'utf8');
-  if (bytes.length === 0 || bytes.length > 255) throw new RangeError('ids are 1 to 255 UTF-8 bytes');
-  return Buffer.concat([Buffer.of(bytes.length), bytes]);
 }

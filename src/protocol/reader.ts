@@ -69,13 +69,6 @@ export class Reader {
     return this.text(this.u16());
   }
 
-  /** Everything after the cursor. */
-  rest(): Buffer {
-    const v = this.buf.subarray(this.pos);
-    this.pos = this.buf.length;
-    return v;
-  }
-
   /** Fails unless the whole payload was read. */
   end(what: string): void {
     if (this.pos !== this.buf.length) {

@@ -1,6 +1,7 @@
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { FrameWriter } from '../codec/frame-writer.js';
 import { FailureReason, FrameType, ReportFlags } from './constants.js';
+import { id8 } from './id-writer.js';
 import { Reader } from './reader.js';
 import type { RouteSpans } from './route.js';
 import { readUserList, skipUserList } from './user-list.js';
@@ -65,8 +66,16 @@ function copyHost(buf: Buffer, pos: number, route: Buffer, spans: RouteSpans, i:
   return pos + 1 + route.copy(buf, pos + 1, start, end);
 }
 
-/** Encodes a REPORT payload from parts (for tests and transports without a relay). */
+/**
+ * Encodes a REPORT payload from parts (for tests and transports without a
+ * relay). Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry (a host may
+ * be empty only in a NOWHERE entry, which names no host) or more than 65535
+ * hosts in either list.
+ */
 export function encodeReport(report: ReportFrame): Buffer {
+  if (report.delivered.length > 0xffff || report.failed.length > 0xffff) {
+    throw new InvalidArgumentError('a report lists at most 65535 delivered and 65535 failed hosts');
+  }
   const parts: Buffer[] = [];
   const head = Buffer.allocUnsafe(8);
   head[0] = FrameType.REPORT;
@@ -74,11 +83,12 @@ export function encodeReport(report: ReportFrame): Buffer {
   head.writeUInt32LE(report.seq >>> 0, 2);
   head.writeUInt16LE(report.delivered.length, 6);
   parts.push(head);
-  for (const host of report.delivered) parts.push(str8(host));
+  for (const host of report.delivered) parts.push(id8(host, 'host'));
   parts.push(u16(report.failed.length));
   for (const f of report.failed) {
-    parts.push(str8(f.host), Buffer.of(f.reason), u32(f.users.length));
-    for (const user of f.users) parts.push(str8(user));
+    // Empty only for the NOWHERE entry of a SEND_USERS report, which names no host.
+    parts.push(id8(f.host, 'host', f.reason === FailureReason.NOWHERE), Buffer.of(f.reason), u32(f.users.length));
+    for (const user of f.users) parts.push(id8(user, 'user id'));
   }
   return Buffer.concat(parts);
 }
@@ -101,13 +111,6 @@ export function decodeReport(p: Buffer): ReportFrame {
   }
   r.end('report');
   return { seq, full, delivered, failed };
-}
-
-function str8(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  // Empty only for the NOWHERE entry of a SEND_USERS report, which names no host.
-  if (b.length > 255) throw new RangeError('id must be at most 255 UTF-8 bytes');
-  return Buffer.concat([Buffer.of(b.length), b]);
 }
 
 function u16(v: number): Buffer {

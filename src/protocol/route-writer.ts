@@ -1,14 +1,13 @@
-import { ErrorCodes, FrameTooLargeError, RelayError } from '../errors.js';
+import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
 import { writeUtf8 } from '../codec/text.js';
 import { FrameType, MAX_HOSTS_PER_ROUTE } from './constants.js';
 import { idBound, putId } from './id-writer.js';
+import { WrittenIds } from './unique-ids.js';
 import { userIdToString, type UserId } from './user-id.js';
 
 /** Host (node id) -> the user ids on that host, as a plain object or a Map. */
-export type RouteTable =
-  | Readonly<Record<string, readonly UserId[]>>
-  | ReadonlyMap<string, readonly UserId[]>;
+export type RouteTable = Readonly<Record<string, readonly UserId[]>> | ReadonlyMap<string, readonly UserId[]>;
 
 /** Bytes before the routing table: type, flags, seq, host count. */
 export const ROUTE_FIXED_BYTES = 8;
@@ -109,17 +108,33 @@ export function putSizedRouteHeader(
   return end;
 }
 
+// Writing is synchronous, so one table serves every list in turn.
+const writtenIds = new WrittenIds();
+
+/**
+ * Writes one host and its users; a user named twice (`[42, '42']`) is
+ * written once, at its first place, so the host's node hands the message to
+ * each of its users once.
+ */
 function putHost(buf: Buffer, pos: number, limit: number, host: string, users: readonly UserId[]): number {
   // A host that is no string is refused by putId, whatever the room.
   if (typeof host === 'string' && pos + 4 + idBound(host, 'host') > limit) return OUT_OF_ROOM;
   pos = putId(buf, pos, host, 'host');
-  buf.writeUInt32LE(users.length, pos);
+  const countAt = pos;
   pos += 4;
-  for (let i = 0; i < users.length; i++) {
+  const n = users.length;
+  if (n > 1) writtenIds.reset(n);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
     const user = users[i]!;
     if (pos + idBound(user, 'user id') > limit) return OUT_OF_ROOM;
-    pos = putId(buf, pos, typeof user === 'string' ? user : userIdToString(user), 'user id');
+    const end = putId(buf, pos, typeof user === 'string' ? user : userIdToString(user), 'user id');
+    // A repeat is left where it is: the next id is written over it.
+    if (n > 1 && writtenIds.repeats(buf, pos, end)) continue;
+    pos = end;
+    kept++;
   }
+  buf.writeUInt32LE(kept, countAt);
   return pos;
 }
 
@@ -141,7 +156,13 @@ export function inlinePayloadRoom(payload: string | Uint8Array): number {
  * header. Throws `ERR_FRAME_TOO_LARGE`, committing nothing, when the frame
  * would exceed `maxFrameBytes`.
  */
-export function finishRouteFrame(writer: FrameWriter, off: number, headerEnd: number, payload: string | Uint8Array, maxFrameBytes: number): number {
+export function finishRouteFrame(
+  writer: FrameWriter,
+  off: number,
+  headerEnd: number,
+  payload: string | Uint8Array,
+  maxFrameBytes: number,
+): number {
   const buf = writer.buf;
   if (typeof payload === 'string') {
     const end = headerEnd + writeUtf8(buf, payload, headerEnd);
@@ -203,10 +224,10 @@ function checkSize(total: number, max: number): void {
   if (total > max) throw new FrameTooLargeError(`message frame of ${total} bytes exceeds the relay's limit of ${max} bytes`);
 }
 
-function tooManyHosts(): RelayError {
+function tooManyHosts(): InvalidArgumentError {
   return invalid(`a route holds at most ${MAX_HOSTS_PER_ROUTE} hosts`);
 }
 
-function invalid(message: string): RelayError {
-  return new RelayError(ErrorCodes.INVALID_ARGUMENT, message);
+function invalid(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message);
 }

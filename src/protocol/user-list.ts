@@ -1,18 +1,27 @@
-import { ProtocolError } from '../errors.js';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { utf8Text } from '../codec/text.js';
+import { idBound, putId } from './id-writer.js';
+import type { Scratch } from './scratch.js';
+import { WrittenIds, dropRepeats } from './unique-ids.js';
+import { userIdToString, type UserId } from './user-id.js';
 
 /**
  * Reads a user list (a 4-byte count, then one-byte-length ids) starting at
  * `start`, bounded by `limit` (the frame's end). Bounds are checked; ids are
- * decoded as UTF-8.
+ * decoded as UTF-8, and each comes out once, at its first place, whoever
+ * wrote the list. For readers off the hot path (reports, presence, the
+ * Redis transport, translation to legacy nodes).
  */
 export function readUserList(p: Buffer, start: number, limit = p.length): string[] {
-  return decodeUserList(p, start, skipUserList(p, start, limit));
+  return dropRepeats(decodeUserList(p, start, skipUserList(p, start, limit)));
 }
 
 /**
  * Decodes the user list at `[start, end)`, which {@link skipUserList} has
- * already validated (it returned `end`).
+ * already validated (it returned `end`), as it was written. This is the
+ * delivery hot path: it does not look for repeats, because imrelay's writers
+ * never write one ({@link writeUserList}, the ROUTE writer, `encodeDeliver`);
+ * checking again here would cost a quarter of the decode.
  */
 export function decodeUserList(p: Buffer, start: number, end: number): string[] {
   const count = p.readUInt32LE(start);
@@ -57,5 +66,38 @@ export function skipUserList(p: Buffer, start: number, limit = p.length): number
     pos += 1 + n;
   }
   if (pos > limit) throw new ProtocolError('user list truncated');
+  return pos;
+}
+
+// Writing is synchronous, so one table serves every list in turn.
+const writtenIds = new WrittenIds();
+
+/**
+ * Writes a user list (a 4-byte count, then one-byte-length ids) at `pos` of
+ * `scratch`, growing it as needed, and returns where it ends. A user named
+ * twice (`[42, '42']`) is written once, at its first place, so no node hands
+ * the message to one user twice.
+ *
+ * @throws `ERR_INVALID_ARGUMENT` when `users` is not an array or holds an id
+ *   that cannot be carried (see {@link userIdToString}; at most 255 bytes).
+ */
+export function writeUserList(scratch: Scratch, pos: number, users: readonly UserId[]): number {
+  if (!Array.isArray(users)) throw new InvalidArgumentError('users must be an array');
+  const n = users.length;
+  scratch.ensure(pos, 4);
+  const countAt = pos;
+  pos += 4;
+  if (n > 1) writtenIds.reset(n);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    const user = users[i]!;
+    scratch.ensure(pos, idBound(user, 'user id'));
+    const end = putId(scratch.buf, pos, typeof user === 'string' ? user : userIdToString(user), 'user id');
+    // A repeat is left where it is: the next id is written over it.
+    if (n > 1 && writtenIds.repeats(scratch.buf, pos, end)) continue;
+    pos = end;
+    kept++;
+  }
+  scratch.buf.writeUInt32LE(kept, countAt);
   return pos;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { ErrorCodes, RelayError, ReplacedError } from '../errors.js';
+import { DuplicateNodeError, HeartbeatError, ReplacedError, TooManyNodesError, type RelayError } from '../errors.js';
 import { FrameType, encodeControl } from '../protocol/index.js';
 import { routeLegacyDocument } from './legacy-routing.js';
 import { PresenceRouter } from './presence-router.js';
@@ -61,12 +61,12 @@ export class Hub implements SessionHost {
     const existing = this.registry.get(session.key);
     if (existing !== undefined) {
       if (this.options.duplicateNode === 'reject') {
-        return new RelayError(ErrorCodes.DUPLICATE_NODE, `node id ${session.nodeId} is already connected`);
+        return new DuplicateNodeError(`node id ${session.nodeId} is already connected`);
       }
       this.registry.remove(existing);
       existing.fail(new ReplacedError(`node id ${session.nodeId} connected again from ${session.remoteAddress}`));
     } else if (this.registry.size >= this.options.maxNodes) {
-      return new RelayError(ErrorCodes.TOO_MANY_NODES, `the relay is at its limit of ${this.options.maxNodes} nodes`);
+      return new TooManyNodesError(`the relay is at its limit of ${this.options.maxNodes} nodes`);
     }
     this.registry.add(session);
     session.registered = true;
@@ -137,7 +137,7 @@ export class Hub implements SessionHost {
       // Legacy nodes know no ping; TCP keep-alive watches them instead.
       if (session.dialect === 'legacy') continue;
       if (now - session.lastReceived > heartbeatTimeoutMs) {
-        session.fail(new RelayError(ErrorCodes.HEARTBEAT, `no traffic from the node for ${now - session.lastReceived} ms`));
+        session.fail(new HeartbeatError(`no traffic from the node for ${now - session.lastReceived} ms`));
       } else if (now - session.lastSent >= heartbeatIntervalMs) {
         session.sendControl(encodeControl({ type: FrameType.PING }));
       }

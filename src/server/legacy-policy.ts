@@ -1,5 +1,5 @@
 import { BlockList, isIPv6 } from 'node:net';
-import { ErrorCodes, RelayError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { plainIp } from '../legacy/go-address.js';
 
 /**
@@ -20,10 +20,7 @@ export function legacyPolicy(option: LegacyAcceptance | undefined, hasSecret: bo
   if (accept === false) return () => false;
   if (accept === true) {
     if (hasSecret) {
-      throw new RelayError(
-        ErrorCodes.INVALID_ARGUMENT,
-        'legacy nodes cannot prove a secret: with a secret set, list their addresses in legacy.allow',
-      );
+      throw new InvalidArgumentError('legacy nodes cannot prove a secret: with a secret set, list their addresses in legacy.allow');
     }
     return () => true;
   }
@@ -35,7 +32,7 @@ export function legacyPolicy(option: LegacyAcceptance | undefined, hasSecret: bo
       if (prefix === undefined) list.addAddress(ip!, type);
       else list.addSubnet(ip!, Number(prefix), type);
     } catch (cause) {
-      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `legacy.allow: invalid address or subnet ${entry}`, { cause });
+      throw new InvalidArgumentError(`legacy.allow: invalid address or subnet ${entry}`, { cause });
     }
   }
   return (remoteAddress) => {

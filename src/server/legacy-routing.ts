@@ -93,13 +93,7 @@ export class LegacyTranslation {
  * Returns 0, or `REFUSED` when the message is not a JSON object with the
  * legacy fields or a user id is not an unsigned 64-bit integer.
  */
-export function deliverRouteToLegacy(
-  target: Session,
-  route: Buffer,
-  spans: RouteSpans,
-  i: number,
-  translation: LegacyTranslation,
-): number {
+export function deliverRouteToLegacy(target: Session, route: Buffer, spans: RouteSpans, i: number, translation: LegacyTranslation): number {
   const message = translation.of(route, spans);
   if (message === null) return FailureReason.REFUSED;
   const users = readUserList(route, spans.usersStart(i));

@@ -1,64 +1,79 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
-import { ErrorCodes, RelayError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { Secret } from '../secret.js';
+import { DEFAULT_RELAY_PORT } from '../transport/url.js';
 import { legacyPolicy, type LegacyAcceptance, type LegacyPolicy } from './legacy-policy.js';
 
 /** Options of a {@link RelayServer}. Every field has a default. */
 export interface RelayServerOptions {
   /** Interface to listen on. Default `127.0.0.1`: set `0.0.0.0` or `::` to accept other machines. */
-  host?: string;
+  host?: string | undefined;
   /** TCP port; 0 picks a free one. Default 8333, the legacy hubs' port. */
-  port?: number;
+  port?: number | undefined;
   /**
    * One shared secret, or several (to rotate secrets without downtime). Nodes
    * prove they know one with an HMAC over a nonce from the relay; the secret
    * never crosses the wire. Without a secret any node may join.
    */
-  secret?: string | Buffer | ReadonlyArray<string | Buffer>;
+  secret?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined;
   /** Largest frame accepted from a node, in bytes. Default 1 MiB. */
-  maxFrameBytes?: number;
+  maxFrameBytes?: number | undefined;
   /** Time a new connection has to complete its hello (and auth). Default 5000 ms. */
-  helloTimeoutMs?: number;
+  helloTimeoutMs?: number | undefined;
   /** Idle time after which the relay pings a node. Default 10000 ms. */
-  heartbeatIntervalMs?: number;
+  heartbeatIntervalMs?: number | undefined;
   /** Silence after which a node is considered dead and closed. Default twice the interval. */
-  heartbeatTimeoutMs?: number;
+  heartbeatTimeoutMs?: number | undefined;
   /**
    * Bytes the relay may hold for one node (its socket buffer included) before
    * further deliveries to it are refused and reported as `overflow`. Default 8 MiB.
    */
-  maxOutboundBytes?: number;
+  maxOutboundBytes?: number | undefined;
   /** Most nodes connected at once. Default 10000. */
-  maxNodes?: number;
+  maxNodes?: number | undefined;
   /**
    * What happens when a node connects with an id that is already connected:
    * `replace` (default) closes the older connection with `ERR_REPLACED`;
    * `reject` refuses the newcomer with `ERR_DUPLICATE_NODE`.
    */
-  duplicateNode?: 'replace' | 'reject';
+  duplicateNode?: 'replace' | 'reject' | undefined;
   /** How long `close()` waits for nodes to hang up before cutting them off. Default 2000 ms. */
-  closeTimeoutMs?: number;
+  closeTimeoutMs?: number | undefined;
   /**
    * Which connections may be legacy Go `transmit` nodes (JSON dialect, no
    * hello, keyed by their `ip:port`). Default: all when no secret is set, none
    * when one is; `{ allow: ['10.0.0.0/24'] }` names them by address.
    */
-  legacy?: LegacyAcceptance;
+  legacy?: LegacyAcceptance | undefined;
   /**
    * How long a node's users stay located on it after it drops, so a quick
    * reconnect does not make them flicker offline. Default 5000 ms.
    */
-  presenceGraceMs?: number;
+  presenceGraceMs?: number | undefined;
 }
 
-export type ResolvedServerOptions = Required<Omit<RelayServerOptions, 'secret' | 'legacy'>> & {
-  secrets: Buffer[];
+/** A relay's options with every default filled in and every value checked. */
+export interface ResolvedServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxFrameBytes: number;
+  readonly helloTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly maxOutboundBytes: number;
+  readonly maxNodes: number;
+  readonly duplicateNode: 'replace' | 'reject';
+  readonly closeTimeoutMs: number;
+  readonly presenceGraceMs: number;
+  /** The accepted secrets (they print as `Secret(<redacted>)`). */
+  readonly secrets: readonly Secret[];
   /** Whether a connection from this address may be a legacy node. */
-  acceptsLegacy: LegacyPolicy;
-};
+  readonly acceptsLegacy: LegacyPolicy;
+}
 
 export const SERVER_DEFAULTS = {
   host: '127.0.0.1',
-  port: 8333,
+  port: DEFAULT_RELAY_PORT,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   helloTimeoutMs: 5_000,
   heartbeatIntervalMs: 10_000,
@@ -72,6 +87,7 @@ export const SERVER_DEFAULTS = {
 /** Fills in defaults and rejects inconsistent options in one place. */
 export function resolveServerOptions(options: RelayServerOptions = {}): ResolvedServerOptions {
   const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs);
+  const secrets = toSecrets(options.secret);
   const resolved: ResolvedServerOptions = {
     host: options.host ?? SERVER_DEFAULTS.host,
     port: options.port ?? SERVER_DEFAULTS.port,
@@ -84,10 +100,9 @@ export function resolveServerOptions(options: RelayServerOptions = {}): Resolved
     duplicateNode: options.duplicateNode ?? SERVER_DEFAULTS.duplicateNode,
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? SERVER_DEFAULTS.closeTimeoutMs),
     presenceGraceMs: positive('presenceGraceMs', options.presenceGraceMs ?? SERVER_DEFAULTS.presenceGraceMs),
-    secrets: toSecrets(options.secret),
-    acceptsLegacy: () => false,
+    secrets,
+    acceptsLegacy: legacyPolicy(options.legacy, secrets.length > 0),
   };
-  resolved.acceptsLegacy = legacyPolicy(options.legacy, resolved.secrets.length > 0);
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw invalid(`port must be an integer from 0 to 65535, got ${resolved.port}`);
   }
@@ -101,14 +116,10 @@ export function resolveServerOptions(options: RelayServerOptions = {}): Resolved
   return resolved;
 }
 
-function toSecrets(secret: RelayServerOptions['secret']): Buffer[] {
+function toSecrets(secret: RelayServerOptions['secret']): Secret[] {
   if (secret === undefined) return [];
-  const list = Array.isArray(secret) ? secret : [secret as string | Buffer];
-  return list.map((s) => {
-    const b = Buffer.isBuffer(s) ? s : Buffer.from(String(s), 'utf8');
-    if (b.length === 0) throw invalid('a secret must not be empty');
-    return b;
-  });
+  const list: ReadonlyArray<string | Uint8Array> = Array.isArray(secret) ? secret : [secret as string | Uint8Array];
+  return list.map((s) => new Secret(s));
 }
 
 function positive(name: string, value: number): number {
@@ -118,6 +129,6 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-function invalid(message: string): RelayError {
-  return new RelayError(ErrorCodes.INVALID_ARGUMENT, message);
+function invalid(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message);
 }

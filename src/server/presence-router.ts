@@ -5,14 +5,12 @@ import {
   FrameType,
   PAYLOAD_KIND_MASK,
   PresenceOp,
-  RouteFlags,
   decodeLocate,
   decodePresence,
   encodeLocated,
-  encodeReport,
   scanSendUsers,
-  type FailedHost,
 } from '../protocol/index.js';
+import { ReportBuilder, UsersByNode } from '../presence/users-by-node.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
@@ -93,46 +91,39 @@ export class PresenceRouter {
    */
   sendToUsers(sender: Session, p: Buffer): void {
     const spans = scanSendUsers(p);
-    const byNode = new Map<string, number[]>();
-    const nowhere: string[] = [];
-    forEachUser(p, spans.usersStart, (start, end) => {
-      const nodes = this.table.nodesOf(p.toString('latin1', start, end));
-      if (nodes === undefined) nowhere.push(p.toString('utf8', start, end));
-      else if (typeof nodes === 'string') addTo(byNode, nodes, start - 1);
-      else for (const node of nodes) addTo(byNode, node, start - 1);
-    });
+    // Users are kept as the offset of their length byte: no string per user
+    // unless one fails.
+    const groups = new UsersByNode<number>();
+    forEachUser(p, spans.usersStart, (start, end) => groups.add(start - 1, this.table.nodesOf(p.toString('latin1', start, end))));
 
-    const delivered: string[] = [];
-    const failed: FailedHost[] = [];
+    const report = new ReportBuilder();
     const payloadBytes = p.length - spans.payloadStart;
-    for (const [nodeKey, idStarts] of byNode) {
+    for (const [nodeKey, idStarts] of groups.byNode) {
       const target = this.registry.get(nodeKey);
-      const reason =
-        target === undefined
-          ? FailureReason.OFFLINE
-          : target.outboundBytes > this.maxOutboundBytes
-            ? FailureReason.OVERFLOW
-            : 0;
       const host = Buffer.from(nodeKey, 'latin1').toString('utf8');
-      if (reason !== 0 || target === undefined) {
+      const reason =
+        target === undefined ? FailureReason.OFFLINE : target.outboundBytes > this.maxOutboundBytes ? FailureReason.OVERFLOW : undefined;
+      if (reason !== undefined || target === undefined) {
         if (reason === FailureReason.OVERFLOW) this.stats.overflows++;
-        failed.push({ host, reason: reason as FailureReason, users: idStarts.map((s) => p.toString('utf8', s + 1, s + 1 + p[s]!)) });
+        report.failedAt(
+          host,
+          reason ?? FailureReason.OFFLINE,
+          idStarts.map((s) => idAt(p, s)),
+        );
         this.stats.usersOffline += idStarts.length;
         continue;
       }
       writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
       target.touch();
       this.stats.deliveries++;
-      delivered.push(host);
+      report.deliveredTo(host);
     }
-    if (nowhere.length > 0) {
-      failed.push({ host: '', reason: FailureReason.NOWHERE, users: nowhere });
-      this.stats.usersOffline += nowhere.length;
-    }
+    report.nowhere(groups.nowhere.map((s) => idAt(p, s)));
+    this.stats.usersOffline += groups.nowhere.length;
     this.stats.routes++;
-    const full = (spans.flags & RouteFlags.REPORT) !== 0;
-    if (full || failed.length > 0) {
-      sender.reportWriter().appendFrame(encodeReport({ seq: spans.seq, full, delivered, failed }));
+    const answer = report.encode(spans.seq, spans.flags);
+    if (answer !== undefined) {
+      sender.reportWriter().appendFrame(answer);
       sender.touch();
     }
   }
@@ -167,10 +158,9 @@ function forEachUser(p: Buffer, usersStart: number, fn: (start: number, end: num
   }
 }
 
-function addTo(map: Map<string, number[]>, key: string, idStart: number): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [idStart]);
-  else list.push(idStart);
+/** The id whose length byte is at `s`. */
+function idAt(p: Buffer, s: number): string {
+  return p.toString('utf8', s + 1, s + 1 + p[s]!);
 }
 
 /** A DELIVER whose user list is gathered from ids scattered in the frame (each at its length byte). */

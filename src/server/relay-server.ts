@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { ErrorCodes, RelayError } from '../errors.js';
+import { ClosedError, ErrorCodes, ListenError, ShutdownError } from '../errors.js';
 import { Hub, type NodeInfo, type RelayServerEvents } from './hub.js';
 import { resolveServerOptions, type RelayServerOptions, type ResolvedServerOptions } from './options.js';
 import { Session } from './session.js';
@@ -32,14 +32,20 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.options = resolveServerOptions(options);
     this.hub = new Hub(this.options, this);
     this.server = createServer({ noDelay: true }, this.onConnection);
-    this.server.on('error', (err) => this.emit('error', new RelayError(ErrorCodes.CLOSED, err.message, { cause: err })));
+    this.server.on('error', (err) => this.emit('error', new ListenError(`the relay's listener failed: ${err.message}`, { cause: err })));
   }
 
-  /** Starts listening; resolves with the bound address (useful with port 0). */
+  /**
+   * Starts listening; resolves with the bound address (useful with port 0).
+   * Rejects with `ERR_LISTEN` (the OS error, such as `EADDRINUSE`, as its
+   * `cause`) when the address cannot be bound.
+   */
   listen(): Promise<AddressInfo> {
-    if (this.closing) return Promise.reject(new RelayError(ErrorCodes.CLOSED, 'the relay is closed'));
+    if (this.closing) return Promise.reject(new ClosedError('the relay is closed'));
+    if (this.server.listening) return Promise.resolve(this.server.address() as AddressInfo);
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+      const { host, port } = this.options;
+      const onError = (err: Error): void => reject(new ListenError(`cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', onError);
@@ -77,13 +83,20 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     return this.closing;
   }
 
+  /** A short summary for logs; options and secrets stay out of it. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const address = this.address();
+    const where = address === undefined ? 'not listening' : `${address.address}:${address.port}`;
+    return `RelayServer { ${where}, nodes: ${this.hub.registry.size} }`;
+  }
+
   private async shutdown(): Promise<void> {
     clearInterval(this.heartbeat);
     this.hub.presence.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of [...this.hub.sessions]) {
       if (session.ready) session.goodbye(ErrorCodes.SHUTDOWN, 'the relay is shutting down');
-      else session.destroy(new RelayError(ErrorCodes.SHUTDOWN, 'the relay is shutting down'));
+      else session.destroy(new ShutdownError('the relay is shutting down'));
     }
     this.hub.flusher.run();
     await Promise.all([stopped, this.hub.whenAllClosed()]);

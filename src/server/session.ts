@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../codec/frame-decoder.js';
 import { FrameWriter } from '../codec/frame-writer.js';
-import { AuthError, ErrorCodes, ProtocolError, RelayError } from '../errors.js';
+import { AuthError, ErrorCodes, ProtocolError, RelayError, TimeoutError, VersionError, errorFromCode, type ErrorCode } from '../errors.js';
 import { encodeLegacyError } from '../legacy/index.js';
 import {
   AckRun,
@@ -99,7 +99,7 @@ export class Session implements Flushable {
   private readonly onHelloTimeout = (): void => {
     this.helloTimer = undefined;
     if (this.dialect === 'legacy') this.confirmLegacy();
-    else this.fail(new RelayError(ErrorCodes.TIMEOUT, `no hello within ${this.host.options.helloTimeoutMs} ms`));
+    else this.fail(new TimeoutError(`no hello within ${this.host.options.helloTimeoutMs} ms`));
   };
 
   /** Returns false when the relay refuses the node (it is being closed). */
@@ -192,9 +192,9 @@ export class Session implements Flushable {
   }
 
   /** Says goodbye with a code and ends the connection. */
-  goodbye(code: string, message: string): void {
+  goodbye(code: ErrorCode, message: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.closeReason = new RelayError(code, message);
+    this.closeReason = errorFromCode(code, message);
     this.acks?.seal(this.writer);
     // A Go node could not parse a GOODBYE: it just sees the connection close.
     if (this.dialect === 'binary') this.writer.appendEncoded(encodeControl({ type: FrameType.GOODBYE, code, message }));
@@ -307,8 +307,7 @@ export class Session implements Flushable {
   private onHello(hello: HelloFrame): void {
     const version = Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX);
     if (version < Math.max(hello.minVersion, PROTOCOL_VERSION_MIN)) {
-      throw new RelayError(
-        ErrorCodes.VERSION,
+      throw new VersionError(
         `no common protocol version: node speaks ${hello.minVersion}-${hello.maxVersion}, relay ${PROTOCOL_VERSION_MIN}-${PROTOCOL_VERSION_MAX}`,
       );
     }
@@ -326,15 +325,13 @@ export class Session implements Flushable {
   private onAuth(proof: Buffer): void {
     const hello = this.hello!;
     const challenge = this.challenge!;
-    const secret = this.host.options.secrets.find((s) =>
-      proofsEqual(proof, nodeProof(s, challenge, hello.nonce, hello.nodeId)),
-    );
+    const secret = this.host.options.secrets.find((s) => proofsEqual(proof, nodeProof(s.reveal(), challenge, hello.nonce, hello.nodeId)));
     if (secret === undefined) {
       this.host.stats.authFailures++;
       this.fail(new AuthError('authentication failed: the proof does not match any secret'));
       return;
     }
-    this.admit(Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX), relayProof(secret, challenge, hello.nonce, hello.nodeId));
+    this.admit(Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX), relayProof(secret.reveal(), challenge, hello.nonce, hello.nodeId));
   }
 
   private admit(version: number, proof: Buffer | undefined): void {
@@ -371,11 +368,11 @@ export class Session implements Flushable {
       case FrameType.PONG:
         return;
       case FrameType.GOODBYE:
-        this.closeReason = new RelayError(frame.code || ErrorCodes.CLOSED, frame.message || 'node said goodbye');
+        this.closeReason = errorFromCode(frame.code || ErrorCodes.CLOSED, frame.message || 'node said goodbye');
         this.end();
         return;
       case FrameType.ERROR:
-        this.closeReason = new RelayError(frame.code, frame.message);
+        this.closeReason = errorFromCode(frame.code, frame.message);
         this.end();
         return;
       default:

@@ -5,24 +5,21 @@ import type { RelayError } from '../errors.js';
  * for it (Redis). The client owns reconnection; a link lives once.
  *
  * The client writes binary-protocol frames into a link and gets frames back
- * from it (DELIVER, REPORT, LOCATED), whatever carries them.
+ * from it (DELIVER, REPORT, ACK, LOCATED), whatever carries them. A new
+ * transport is a new folder beside `tcp/` and `redis/` implementing this
+ * interface, and one entry in `factory.ts`.
  */
 export interface Link {
   /** True once welcomed (or, for Redis, subscribed). */
   readonly ready: boolean;
-  /** Feature bits the other side announced (see `Features`). */
-  readonly features: number;
-  /** This end's `ip:port` (the legacy dialect's node id). */
-  readonly localAddress: string;
   /** Bytes handed to the link and not yet sent. */
   readonly writableLength: number;
-  readonly isPaused: boolean;
-  lastReceived: number;
-  lastSent: number;
   /** Writes whole frames (length prefixes included; a frame may span parts). */
   write(parts: Buffer[]): void;
-  ping(): void;
-  /** Stops handing out frames (the delivery queue is full). */
+  /**
+   * Stops handing out frames (the delivery queue is full). A link that keeps
+   * a heartbeat does not take the silence that follows for a dead peer.
+   */
   pause(): void;
   resume(): void;
   /** Closes in an orderly way; replies to frames already written still arrive. */
@@ -31,16 +28,44 @@ export interface Link {
   destroy(reason: RelayError): void;
 }
 
-/** What a link reports to the client that owns it. */
+/** What every link is made with, whatever its transport. */
+export interface LinkContext {
+  /** This node's id (empty in the legacy dialect, keyed by its address). */
+  nodeId: string;
+  /** Largest frame this node accepts. */
+  maxFrameBytes: number;
+  /** Time this one attempt has to become ready. */
+  connectTimeoutMs: number;
+}
+
+/** What the other side agreed to, once a link is ready. */
+export interface LinkTerms {
+  /** The largest frame the other side accepts. */
+  maxFrameBytes: number;
+  /** Feature bits the other side announced (see `Features`). */
+  features: number;
+  /** This end's `ip:port`: the node id a Go hub knows this node by (legacy dialect). */
+  localAddress: string;
+}
+
+/**
+ * What a link reports to the client that owns it. Keeping the link alive
+ * (heartbeats, liveness keys) is the link's own business: a link that finds
+ * its peer gone closes with `ERR_HEARTBEAT`.
+ */
 export interface LinkEvents {
-  /** Ready to carry frames; `heartbeatMs` 0 means the link keeps no heartbeat. */
-  onReady(terms: { maxFrameBytes: number; heartbeatMs: number }): void;
+  /** Ready to carry frames. */
+  onReady(terms: LinkTerms): void;
   /**
    * A DELIVER, REPORT, ACK or LOCATED payload, or any legacy document, at
    * `[start, end)` of `buf` (a read chunk it may share with other frames: a
    * view is made only by whoever keeps part of it).
    */
   onFrame(buf: Buffer, start: number, end: number): void;
-  /** The link is gone; `error` is why (undefined for a clean close asked for). */
+  /**
+   * The link is gone; `error` says why: `ERR_CONNECT` (never connected, the OS
+   * error as its cause), `ERR_DISCONNECTED`, `ERR_AUTH`, ... It is undefined
+   * only for a close the client asked for.
+   */
   onClose(error: RelayError | undefined): void;
 }

@@ -27,11 +27,10 @@ describe('imrelay serve options', () => {
     expect(serveConfig(['--legacy', '10.0.0.0/24, 10.0.1.5'], {}).legacy).toEqual({ allow: ['10.0.0.0/24', '10.0.1.5'] });
   });
 
-  it.each([
-    [['--port', 'eighty']],
-    [['--unknown-flag', '1']],
-    [['--secret-file', '/nonexistent/imrelay-secret']],
-  ])('refuses %j with a usage error', (argv) => {
-    expect(() => serveConfig(argv, {})).toThrow(UsageError);
-  });
+  it.each([[['--port', 'eighty']], [['--unknown-flag', '1']], [['--secret-file', '/nonexistent/imrelay-secret']]])(
+    'refuses %j with a usage error',
+    (argv) => {
+      expect(() => serveConfig(argv, {})).toThrow(UsageError);
+    },
+  );
 });

@@ -54,6 +54,17 @@ describe('imrelay serve (a real process)', () => {
     await b.close();
   });
 
+  it('a port already taken: exits 1 with ERR_LISTEN naming the address and the OS error', async () => {
+    const first = imrelay(['serve', '--host', '127.0.0.1', '--port', '0']);
+    const [, port] = await waitForLine(first.output, /listening on 127\.0\.0\.1:(\d+)/, first.child);
+    const second = imrelay(['serve', '--host', '127.0.0.1', '--port', port!]);
+    expect(await second.exit).toBe(1);
+    expect(second.output()).toContain(`imrelay: ERR_LISTEN: cannot listen on 127.0.0.1:${port}`);
+    expect(second.output()).toContain('EADDRINUSE');
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+  });
+
   it('prints usage and exits 2 on a bad flag', async () => {
     const relay = imrelay(['serve', '--port', 'x']);
     expect(await relay.exit).toBe(2);

@@ -60,6 +60,8 @@ describe('the client reconnect schedule (fake timers)', () => {
     const delays = [250, 1_000, 4_000];
     const asked: number[] = [];
     const client = createClient(urlFor(port), 'im-backoff', {
+      // Longer than the schedule below: the strategy, not connect()'s deadline, ends it.
+      connectTimeoutMs: 60_000,
       retryStrategy: (attempt) => {
         asked.push(attempt);
         return delays[attempt - 1] ?? null;
@@ -89,7 +91,9 @@ describe('the client reconnect schedule (fake timers)', () => {
     expect(reconnecting.count).toBe(3);
     const failure = outcome.status === 'rejected' ? outcome.reason : undefined;
     expect(failure).toBeInstanceOf(RelayError);
-    expect(codeOf(failure)).toBe(ErrorCodes.CLOSED);
+    expect(codeOf(failure)).toBe(ErrorCodes.CONNECT);
+    // The cause is the operating system's word for the last refusal.
+    expect((failure as RelayError).cause).toMatchObject({ code: 'ECONNREFUSED' });
 
     // Failed for good: connect() and send() reject with the same error, and the delivery loop throws.
     await expect(client.connect()).rejects.toBe(failure);
@@ -106,7 +110,7 @@ describe('the client reconnect schedule (fake timers)', () => {
     const client = createClient(urlFor(port), 'im-no-retry', { reconnect: false });
     const reconnecting = new EventLog(client, 'reconnecting');
     const errors = new EventLog<[RelayError]>(client, 'error');
-    await expect(client.connect()).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+    await expect(client.connect()).rejects.toMatchObject({ code: ErrorCodes.CONNECT, cause: { code: 'ECONNREFUSED' } });
     expect(reconnecting.count).toBe(0);
     expect(errors.count).toBe(1);
   });

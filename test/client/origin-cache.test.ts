@@ -13,7 +13,10 @@ describe('OriginCache', () => {
   it('always returns the id whose bytes it is given, whatever collides in its slots', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.constantFrom('im-1', 'im-2', 'im-a1', 'im-b1', 'node-é', '節點'), fc.string({ minLength: 1, maxLength: 12 })), { minLength: 1, maxLength: 400 }),
+        fc.array(
+          fc.oneof(fc.constantFrom('im-1', 'im-2', 'im-a1', 'im-b1', 'node-é', '節點'), fc.string({ minLength: 1, maxLength: 12 })),
+          { minLength: 1, maxLength: 400 },
+        ),
         (ids) => {
           const cache = new OriginCache();
           for (const id of ids) {

@@ -30,8 +30,14 @@ describe('RelayClient options', () => {
   });
 
   it('parses tcp urls, IPv6 in brackets, and the default port', () => {
-    expect(new RelayClient({ url: 'tcp://relay.internal', nodeId: 'n' }).options.endpoint).toEqual({ host: 'relay.internal', port: 8333 });
-    expect(new RelayClient({ url: 'tcp://[::1]:9000', nodeId: 'n' }).options.endpoint).toEqual({ host: '::1', port: 9000 });
+    expect(new RelayClient({ url: 'tcp://relay.internal', nodeId: 'n' }).options.transport).toMatchObject({
+      kind: 'tcp',
+      endpoint: { host: 'relay.internal', port: 8333 },
+    });
+    expect(new RelayClient({ url: 'tcp://[::1]:9000', nodeId: 'n' }).options.transport).toMatchObject({
+      kind: 'tcp',
+      endpoint: { host: '::1', port: 9000 },
+    });
   });
 });
 

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, MAX_FRAME_LENGTH, encodeFrame, encodeFrameHeader } from '../../src/codec/index.js';
+import { ErrorCodes, FrameTooLargeError, RelayError } from '../../src/errors.js';
+
+/** The code of the RelayError `fn` throws (and that it throws one). */
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(RelayError);
+    return (err as RelayError).code;
+  }
+  throw new Error('expected a throw');
+}
 
 const bytes = (...values: number[]): string => Buffer.from(values).toString('hex');
 
@@ -69,11 +81,29 @@ describe('encodeFrameHeader', () => {
     expect(encodeFrameHeader(payload.length).toString('hex')).toBe(encodeFrame(payload).subarray(0, 4).toString('hex'));
   });
 
-  it('refuses a length that does not fit in 4 bytes', () => {
+  it('refuses a length that does not fit in 4 bytes with ERR_FRAME_TOO_LARGE', () => {
     expect(MAX_FRAME_LENGTH).toBe(0xffff_ffff);
-    expect(() => encodeFrameHeader(MAX_FRAME_LENGTH + 1)).toThrow(RangeError);
+    expect(() => encodeFrameHeader(MAX_FRAME_LENGTH + 1)).toThrow(FrameTooLargeError);
     expect(() => encodeFrameHeader(MAX_FRAME_LENGTH + 1)).toThrow(
       `payload of ${MAX_FRAME_LENGTH + 1} bytes cannot be framed (maximum ${MAX_FRAME_LENGTH})`,
     );
+    expect(codeOf(() => encodeFrameHeader(Number.POSITIVE_INFINITY))).toBe(ErrorCodes.FRAME_TOO_LARGE);
+  });
+
+  it.each([-1, 1.5, Number.NaN, '4' as unknown as number])('refuses %s, which is no length, with ERR_INVALID_ARGUMENT', (length) => {
+    expect(codeOf(() => encodeFrameHeader(length))).toBe(ErrorCodes.INVALID_ARGUMENT);
+  });
+});
+
+describe('encodeFrame: what it refuses', () => {
+  it.each([null, undefined, 42, {}, [1, 2]])('a payload that is neither a string nor bytes (%s): ERR_INVALID_ARGUMENT', (payload) => {
+    expect(codeOf(() => encodeFrame(payload as unknown as Uint8Array))).toBe(ErrorCodes.INVALID_ARGUMENT);
+  });
+
+  it('a payload too long for a 4-byte length: ERR_FRAME_TOO_LARGE, before any allocation', () => {
+    // A view that claims more bytes than a length prefix can say, without holding them.
+    const huge = { length: MAX_FRAME_LENGTH + 1 };
+    Object.setPrototypeOf(huge, Uint8Array.prototype);
+    expect(codeOf(() => encodeFrame(huge as unknown as Uint8Array))).toBe(ErrorCodes.FRAME_TOO_LARGE);
   });
 });

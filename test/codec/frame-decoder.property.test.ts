@@ -78,40 +78,35 @@ describe('FrameDecoder properties', () => {
   it('on random bytes only ever raises a RelayError, and always finishes', () => {
     const maxFrameBytes = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 0xffff_ffff }));
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 600 }),
-        fc.array(fc.nat(), { maxLength: 20 }),
-        maxFrameBytes,
-        (random, cuts, max) => {
-          const decoder = new FrameDecoder({ maxFrameBytes: max });
-          const bytes = Buffer.from(random);
-          let pushed = 0;
-          let frameBytes = 0;
-          let failure: unknown;
-          for (const chunk of split(bytes, cuts)) {
-            decoder.push(chunk);
-            pushed += chunk.length;
-            try {
-              for (const frame of drainBounded(decoder, pushed + 1)) {
-                expect(frame.length).toBeLessThanOrEqual(max);
-                frameBytes += 4 + frame.length;
-              }
-            } catch (err) {
-              failure = err;
-              break;
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(), { maxLength: 20 }), maxFrameBytes, (random, cuts, max) => {
+        const decoder = new FrameDecoder({ maxFrameBytes: max });
+        const bytes = Buffer.from(random);
+        let pushed = 0;
+        let frameBytes = 0;
+        let failure: unknown;
+        for (const chunk of split(bytes, cuts)) {
+          decoder.push(chunk);
+          pushed += chunk.length;
+          try {
+            for (const frame of drainBounded(decoder, pushed + 1)) {
+              expect(frame.length).toBeLessThanOrEqual(max);
+              frameBytes += 4 + frame.length;
             }
+          } catch (err) {
+            failure = err;
+            break;
           }
+        }
 
-          if (failure === undefined) {
-            // Every byte is either part of a returned frame or still buffered.
-            expect(frameBytes + decoder.bufferedBytes).toBe(bytes.length);
-          } else {
-            expect(failure instanceof RelayError).toBe(true);
-            expect(typeof (failure as RelayError).code).toBe('string');
-            expect(() => decoder.next()).toThrow(failure as Error);
-          }
-        },
-      ),
+        if (failure === undefined) {
+          // Every byte is either part of a returned frame or still buffered.
+          expect(frameBytes + decoder.bufferedBytes).toBe(bytes.length);
+        } else {
+          expect(failure instanceof RelayError).toBe(true);
+          expect(typeof (failure as RelayError).code).toBe('string');
+          expect(() => decoder.next()).toThrow(failure as Error);
+        }
+      }),
       { numRuns: NUM_RUNS },
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../../src/codec/index.js';
-import { FrameTooLargeError, ProtocolError, RelayError } from '../../src/errors.js';
+import { ErrorCodes, FrameTooLargeError, ProtocolError, RelayError } from '../../src/errors.js';
 
 // Chunks are built with Buffer.alloc, which never hands out memory from Node's
 // shared pool, so `payload.buffer === chunk.buffer` really means "a view of
@@ -338,11 +338,23 @@ describe('FrameDecoder: fail() and reset()', () => {
 });
 
 describe('FrameDecoder: maxFrameBytes validation', () => {
-  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 32])('rejects %s', (value) => {
-    expect(() => new FrameDecoder({ maxFrameBytes: value })).toThrow(RangeError);
-    expect(() => new FrameDecoder({ maxFrameBytes: value })).toThrow(
-      `maxFrameBytes must be an integer from 0 to 2^32-1, got ${value}`,
-    );
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 32, '10' as unknown as number])(
+    'rejects %s with ERR_INVALID_ARGUMENT',
+    (value) => {
+      expect(() => new FrameDecoder({ maxFrameBytes: value })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, name: 'InvalidArgumentError' }),
+      );
+      expect(() => new FrameDecoder({ maxFrameBytes: value })).toThrow(`maxFrameBytes must be an integer from 0 to 2^32-1, got ${value}`);
+    },
+  );
+
+  it('push() refuses a chunk that is not bytes with ERR_INVALID_ARGUMENT, and the stream stays usable', () => {
+    const decoder = new FrameDecoder();
+    for (const chunk of [null, undefined, 'abc', 5, [1, 2]]) {
+      expect(() => decoder.push(chunk as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    }
+    decoder.push(Buffer.concat([header(1), Buffer.of(7)]));
+    expect([...decoder.next()!]).toEqual([7]);
   });
 
   it('accepts 0, which allows only empty payloads', () => {

@@ -35,10 +35,7 @@ export interface SpawnReadyOptions {
  * stdin stays open: the scripts exit when it closes, so none outlives the
  * test process.
  */
-export async function spawnReady(
-  args: readonly string[],
-  options: SpawnReadyOptions,
-): Promise<TrackedChild & { ready: RegExpExecArray }> {
+export async function spawnReady(args: readonly string[], options: SpawnReadyOptions): Promise<TrackedChild & { ready: RegExpExecArray }> {
   const { label, ready, timeoutMs } = options;
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,

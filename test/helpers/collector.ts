@@ -141,8 +141,8 @@ let nextBarrier = 1;
  * can then be asserted, a late duplicate included.
  */
 export async function barrier(
-  sender: RelayClient<any>,
-  targets: Record<string, DeliveryCollector<any>>,
+  sender: RelayClient<unknown>,
+  targets: Record<string, DeliveryCollector<unknown>>,
   timeoutMs = 5_000,
 ): Promise<SendReport> {
   const id = nextBarrier++;

@@ -22,6 +22,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, label = 'operati
  * Resolves with the arguments of the next `event` (that passes `filter`), or
  * rejects after `timeoutMs`.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped event arguments, as EventEmitter listeners take them
 export function waitForEvent<A extends unknown[] = any[]>(
   emitter: Emitterish,
   event: string,
@@ -44,6 +45,7 @@ export function waitForEvent<A extends unknown[] = any[]>(
 }
 
 /** Records every emission of `event`, with the time it happened. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped event arguments, as EventEmitter listeners take them
 export class EventLog<A extends unknown[] = any[]> {
   readonly calls: Array<{ args: A; at: number }> = [];
   private readonly listener = (...args: unknown[]): void => {
@@ -80,6 +82,8 @@ export async function pollUntil(condition: () => boolean, timeoutMs = 3_000, lab
   }
 }
 
+// A rejection reason is whatever was thrown; tests read its fields after asserting its class.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type Settled<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: any };
 
 /**
@@ -100,6 +104,7 @@ export function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 export class Tracked<T> {
   state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
   value: T | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a rejection reason is whatever was thrown
   reason: any;
   readonly done: Promise<Settled<T>>;
 

@@ -4,7 +4,7 @@
  */
 import { afterEach } from 'vitest';
 import { createServer, type AddressInfo } from 'node:net';
-import { RelayClient, RelayServer, type RelayClientOptions, type RelayServerOptions } from '../../src/index.js';
+import { RelayClient, RelayServer, type ClientCommonOptions, type RelayServerOptions } from '../../src/index.js';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -70,7 +70,8 @@ async function listenWithRetry(server: RelayServer): Promise<AddressInfo> {
     try {
       return await server.listen();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
+      const osCode = ((err as { cause?: NodeJS.ErrnoException }).cause ?? {}).code;
+      if (osCode !== 'EADDRINUSE' || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -81,7 +82,7 @@ export function urlFor(port: number): string {
 }
 
 /** Short timeouts so that failures show quickly and cleanup is fast. */
-export const FAST_CLIENT: Partial<RelayClientOptions> = {
+export const FAST_CLIENT: Partial<ClientCommonOptions> = {
   reconnect: { initialDelayMs: 10, maxDelayMs: 100, jitter: 0 },
   connectTimeoutMs: 2_000,
   closeTimeoutMs: 500,
@@ -89,11 +90,7 @@ export const FAST_CLIENT: Partial<RelayClientOptions> = {
 };
 
 /** A tracked client that has not connected yet. */
-export function createClient<M = unknown>(
-  url: string,
-  nodeId: string,
-  options: Partial<RelayClientOptions> = {},
-): RelayClient<M> {
+export function createClient<M = unknown>(url: string, nodeId: string, options: Partial<ClientCommonOptions> = {}): RelayClient<M> {
   const client = new RelayClient<M>({ ...FAST_CLIENT, ...options, url, nodeId });
   // A test that wants the error event listens itself; this keeps an unobserved
   // failure from being mistaken for a crash.
@@ -106,7 +103,7 @@ export function createClient<M = unknown>(
 export async function connectClient<M = unknown>(
   url: string,
   nodeId: string,
-  options: Partial<RelayClientOptions> = {},
+  options: Partial<ClientCommonOptions> = {},
 ): Promise<RelayClient<M>> {
   const client = createClient<M>(url, nodeId, options);
   await client.connect();
@@ -130,8 +127,8 @@ export async function freePort(): Promise<number> {
  * socket is destroyed with no goodbye. The client notices and reconnects as
  * its options say.
  */
-export function dropConnection(client: RelayClient<any>): void {
-  const conn = (client as unknown as { conn?: { socket: { destroy(): void } } }).conn;
+export function dropConnection(client: RelayClient<unknown>): void {
+  const conn = (client as unknown as { supervisor: { link?: { socket: { destroy(): void } } } }).supervisor.link;
   if (conn === undefined) throw new Error('dropConnection: the client has no connection');
   conn.socket.destroy();
 }

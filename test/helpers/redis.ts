@@ -85,9 +85,7 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
   };
   try {
     for (let i = 1; i <= 3; i++) {
-      servers.push(
-        await spawnOnFreePort(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`)]),
-      );
+      servers.push(await spawnOnFreePort(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`)]));
     }
     const addresses = servers.map((server) => `${LOOPBACK}:${server.port}`);
     const create = await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);

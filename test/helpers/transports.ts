@@ -21,11 +21,11 @@
  */
 import { afterAll, afterEach } from 'vitest';
 import type { Cluster, ClusterOptions } from 'ioredis';
-import { RelayClient, type RelayClientOptions } from '../../src/index.js';
+import { RelayClient, type ClientCommonOptions } from '../../src/index.js';
 import { FAST_CLIENT, cleanup, createClient, startServer, track, urlFor } from './harness.js';
 import { redisCommand, startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from './redis.js';
 
-export type ClientOptions = Partial<RelayClientOptions>;
+export type ClientOptions = Partial<ClientCommonOptions>;
 
 /** One started transport: nodes to connect, and the server behind them. */
 export interface TransportInstance {
@@ -105,17 +105,16 @@ const redisStandalone: Transport = {
   async start() {
     const redis = await liveRedis();
     const prefix = uniquePrefix();
-    const options = (nodeId: string, extra: ClientOptions): ClientOptions => ({
+    const options = (extra: ClientOptions): ClientOptions => ({
       ...extra,
       redisOptions: { prefix, ...extra.redisOptions },
-      nodeId,
     });
     return {
       name: 'redis',
       prefix,
       redisPorts: [redis.port],
-      create: <M>(nodeId: string, extra: ClientOptions = {}) => createClient<M>(redis.url, nodeId, options(nodeId, extra)),
-      connect: <M>(nodeId: string, extra: ClientOptions = {}) => connected(createClient<M>(redis.url, nodeId, options(nodeId, extra))),
+      create: <M>(nodeId: string, extra: ClientOptions = {}) => createClient<M>(redis.url, nodeId, options(extra)),
+      connect: <M>(nodeId: string, extra: ClientOptions = {}) => connected(createClient<M>(redis.url, nodeId, options(extra))),
       stop: () => Promise.resolve(),
       kill: () => redis.kill(),
       restart: () => redis.restart(),
@@ -189,6 +188,12 @@ export function useTransportHarness(): void {
     const cluster = sharedCluster;
     sharedRedis = undefined;
     sharedCluster = undefined;
-    await Promise.all([redis?.stop(), cluster?.then((c) => c.stop(), () => {})]);
+    await Promise.all([
+      redis?.stop(),
+      cluster?.then(
+        (c) => c.stop(),
+        () => {},
+      ),
+    ]);
   });
 }

@@ -130,7 +130,10 @@ describe('ACK: one frame for a run of fully delivered sends', () => {
   it('a hostile ACK count settles only the sends in flight that it names; the rest wait for their own answer', async () => {
     const fake = await startFakeRelay((peer) => {
       // A connection torn down before its hello is no failure here.
-      peer.nextFrame().then(() => peer.write(welcomeFrame(60_000)), () => {});
+      peer.nextFrame().then(
+        () => peer.write(welcomeFrame(60_000)),
+        () => {},
+      );
     });
     const client = await connectClient(fake.url, 'n', { reportTimeoutMs: 300 });
     const peer = await fake.connection(1);
@@ -156,7 +159,10 @@ describe('ACK: one frame for a run of fully delivered sends', () => {
   it('a malformed ACK closes the connection with ERR_PROTOCOL; the client reconnects', async () => {
     const fake = await startFakeRelay((peer) => {
       // A connection torn down before its hello is no failure here.
-      peer.nextFrame().then(() => peer.write(welcomeFrame(60_000)), () => {});
+      peer.nextFrame().then(
+        () => peer.write(welcomeFrame(60_000)),
+        () => {},
+      );
     });
     const client = await connectClient(fake.url, 'n');
     const peer = await fake.connection(1);

@@ -62,7 +62,12 @@ describe('shared-secret auth', () => {
     expect(server.stats().authFailures).toBe(1);
     expect(serverErrors.firsts.map((e) => e.code)).toEqual([ErrorCodes.AUTH]);
     // The intruder claimed node id 'b' but never got in: the real 'b' is untouched.
-    expect(server.nodes().map((n) => n.nodeId).sort()).toEqual(['a', 'b']);
+    expect(
+      server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(await a.send({ b: ['u'] }, 'still routing')).toEqual({ delivered: ['b'], offline: {} });
     await barrier(a, { b });
     expect(b.messages).toEqual(['still routing']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BufferFullError, ErrorCodes, SendFailedError, type SendReport } from '../../src/index.js';
+import { BufferFullError, ErrorCodes, NotConnectedError, SendFailedError, type SendReport } from '../../src/index.js';
 import { barrier, collect } from '../helpers/collector.js';
-import { Tracked, codeOf, settle, withTimeout } from '../helpers/events.js';
+import { Tracked, codeOf, settle } from '../helpers/events.js';
 import { connectClient, createClient, freePort, startServer, urlFor, useRelayHarness } from '../helpers/harness.js';
 
 useRelayHarness();
@@ -38,18 +38,22 @@ describe('bounded send buffer', () => {
     expect(inbox.messages).toEqual([0, 1, 2]);
   });
 
-  it('a send before connect() is called waits in the buffer, bounded the same way', async () => {
+  it('a send before connect() is ever called rejects at once with ERR_NOT_CONNECTED and is never written', async () => {
     const { url } = await startServer();
-    const client = createClient(url, 'early', { maxBufferedMessages: 2 });
+    const client = createClient(url, 'early');
     const inbox = collect(client);
-    const first = client.send({ early: ['u'] }, 'a');
-    const second = client.send({ early: ['u'] }, 'b');
-    await expect(client.send({ early: ['u'] }, 'c')).rejects.toBeInstanceOf(BufferFullError);
+    const early = new Tracked(client.send({ early: ['u'] }, 'a'));
+    const toUsers = new Tracked(client.sendToUsers(['u'], 'b'));
+    await turn();
+    for (const t of [early, toUsers]) {
+      expect(t.state).toBe('rejected');
+      expect(t.reason).toBeInstanceOf(NotConnectedError);
+      expect(String((t.reason as Error).message)).toContain('connect()');
+    }
     await client.connect();
-    expect((await first).delivered).toEqual(['early']);
-    expect((await second).delivered).toEqual(['early']);
+    expect((await client.send({ early: ['u'] }, 'c')).delivered).toEqual(['early']);
     await barrier(client, { early: inbox });
-    expect(inbox.messages).toEqual(['a', 'b']);
+    expect(inbox.messages).toEqual(['c']);
   });
 
   it('while disconnected, maxBufferedBytes bounds the bytes held: a send that would pass it is refused, a smaller one still fits', async () => {
@@ -118,14 +122,6 @@ describe('bounded send buffer', () => {
     const again = new Tracked(client.send({ other: ['u'] }, 'again'));
     await turn();
     expect(again.state).toBe('pending');
-  });
-
-  it('a send on a client that is never connected also rejects with ERR_SEND_FAILED once its window has passed', async () => {
-    const { url } = await startServer();
-    const client = createClient(url, 'never-connected', { writeRetry: { attempts: 2, intervalMs: 50 } });
-    const outcome = await withTimeout(settle(client.send({ other: ['u'] }, 'x')), 2_000, 'the send');
-    expect(outcome.status).toBe('rejected');
-    expect((outcome as { reason: unknown }).reason).toBeInstanceOf(SendFailedError);
   });
 
   it('an expired send is never written later; a send made after it goes out once the relay is up, exactly once', async () => {

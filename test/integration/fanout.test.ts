@@ -27,7 +27,11 @@ const USERS: Record<string, string[]> = {
 
 describe('group fan-out', () => {
   const payloads: Array<[string, unknown, (got: unknown) => void]> = [
-    ['a JSON object', { text: 'hi', n: 1, nested: { list: [1, 'two', null] } }, (got) => expect(got).toEqual({ text: 'hi', n: 1, nested: { list: [1, 'two', null] } })],
+    [
+      'a JSON object',
+      { text: 'hi', n: 1, nested: { list: [1, 'two', null] } },
+      (got) => expect(got).toEqual({ text: 'hi', n: 1, nested: { list: [1, 'two', null] } }),
+    ],
     ['a string', 'héllo wörld ✓', (got) => expect(got).toBe('héllo wörld ✓')],
     ['a Buffer', Buffer.from([0, 1, 2, 0xff, 0x85]), (got) => expect(Buffer.from([0, 1, 2, 0xff, 0x85]).equals(got as Buffer)).toBe(true)],
     ['an empty string', '', (got) => expect(got).toBe('')],

@@ -19,7 +19,7 @@ describe('heartbeats', () => {
     const framesAtStart = server.stats().framesIn;
     // Every frame the relay receives from an idle node is a heartbeat (a pong or its own ping):
     // wait for enough of them to span several intervals.
-    await pollUntil(() => server.stats().framesIn - framesAtStart >= 4, 3_000, "four heartbeats from the idle node");
+    await pollUntil(() => server.stats().framesIn - framesAtStart >= 4, 3_000, 'four heartbeats from the idle node');
     expect(disconnects.count).toBe(0);
     expect(downs.count).toBe(0);
     expect(client.connected).toBe(true);

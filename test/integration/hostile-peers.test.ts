@@ -93,7 +93,12 @@ describe('hostile peers', () => {
     expect(server.stats().protocolErrors).toBe(7);
     expect(errors.firsts.map((e) => e.code).sort()).toEqual(cases.map(([, , c]) => c).sort());
     expect(server.stats().pendingConnections).toBe(0);
-    expect(server.nodes().map((n) => n.nodeId).sort()).toEqual(['a', 'b']);
+    expect(
+      server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['a', 'b']);
     // none of the frames a hostile peer sent was routed
     expect(traffic.inbox.messages.every((m) => typeof m === 'number')).toBe(true);
   });
@@ -148,7 +153,12 @@ describe('hostile peers', () => {
     await traffic.verify();
     expect(server.stats().protocolErrors).toBe(cases.length);
     expect(errors.count).toBe(cases.length);
-    expect(server.nodes().map((x) => x.nodeId).sort()).toEqual(['a', 'b']);
+    expect(
+      server
+        .nodes()
+        .map((x) => x.nodeId)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 
   it('the ERROR frame reaches a peer that keeps sending after it', async () => {

@@ -39,7 +39,10 @@ describe('offline hosts', () => {
     const down = waitForEvent(server, 'node:down', 3_000, (node: { nodeId: string }) => node.nodeId === 'im-2');
     await leaving.close();
     await down;
-    expect(await sender.send({ 'im-2': ['c'] }, 'while away')).toMatchObject({ offline: { 'im-2': ['c'] }, reasons: { 'im-2': 'offline' } });
+    expect(await sender.send({ 'im-2': ['c'] }, 'while away')).toMatchObject({
+      offline: { 'im-2': ['c'] },
+      reasons: { 'im-2': 'offline' },
+    });
 
     const back = collect(await connectClient(url, 'im-2'));
     expect(await sender.send({ 'im-2': ['c'] }, 'welcome back')).toEqual({ delivered: ['im-2'], offline: {} });

@@ -57,10 +57,16 @@ function reconcile(outcomes: Array<Settled<SendReport>>, inboxes: Record<string,
       }
     });
     expect(new Set(got).size, `${host}: duplicates`).toBe(got.length);
-    expect(got.filter((m) => !may.has(m)), host).toEqual(must);
+    expect(
+      got.filter((m) => !may.has(m)),
+      host,
+    ).toEqual(must);
     const order = outcomes.map((_, i) => tag(i));
     const positions = got.map((m) => order.indexOf(m));
-    expect(positions.every((p) => p >= 0), `${host}: only sent messages`).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      `${host}: only sent messages`,
+    ).toBe(true);
     expect(positions, `${host}: order`).toEqual([...positions].sort((a, b) => a - b));
   }
 }
@@ -206,7 +212,12 @@ describe('relay restarted mid-stream (in process)', () => {
     await first.server.close();
     const second = await startServer({ port: first.port });
     await Promise.all(reconnected);
-    expect(second.server.nodes().map((n) => n.nodeId).sort()).toEqual(['r1', 'r2', 'r3', 'sender']);
+    expect(
+      second.server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['r1', 'r2', 'r3', 'sender']);
     expect(await sender.send(everyone(), 'after')).toEqual({ delivered: RECEIVERS, offline: {} });
     await barrier(sender, inboxes);
     for (const inbox of Object.values(inboxes)) expect(inbox.messages).toEqual(['after']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, RelayError, ReplacedError, type NodeInfo } from '../../src/index.js';
+import { DuplicateNodeError, ErrorCodes, RelayError, ReplacedError, type NodeInfo } from '../../src/index.js';
 import { barrier, collect } from '../helpers/collector.js';
 import { EventLog, codeOf, settle, waitForEvent } from '../helpers/events.js';
 import { connectClient, createClient, startServer, useRelayHarness } from '../helpers/harness.js';
@@ -45,7 +45,12 @@ describe('a node id connecting twice', () => {
 
     expect(serverErrors.firsts.map((e) => e.code)).toEqual([ErrorCodes.REPLACED]);
     expect(downs.calls.map((c) => [c.args[0].nodeId, c.args[1]?.code])).toEqual([['im-2', ErrorCodes.REPLACED]]);
-    expect(server.nodes().map((n) => n.nodeId).sort()).toEqual(['im-1', 'im-2']);
+    expect(
+      server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['im-1', 'im-2']);
     expect(server.stats().nodes).toBe(2);
   });
 
@@ -91,10 +96,9 @@ describe('a node id connecting twice', () => {
     const [serverErr] = await refused;
     expect(serverErr.code).toBe(ErrorCodes.DUPLICATE_NODE);
     expect(outcome.status).toBe('rejected');
-    // the client gives up (reconnect: false); the relay's reason travels as the cause
+    // A first connect reports the relay's refusal itself, at once.
     const reason = outcome.status === 'rejected' ? (outcome.reason as RelayError) : undefined;
-    expect(reason).toBeInstanceOf(RelayError);
-    expect(codeOf(reason?.cause)).toBe(ErrorCodes.DUPLICATE_NODE);
+    expect(reason).toBeInstanceOf(DuplicateNodeError);
     expect(newcomer.connected).toBe(false);
 
     expect(firstErrors.count).toBe(0);
@@ -106,15 +110,16 @@ describe('a node id connecting twice', () => {
     expect(server.stats().nodes).toBe(2);
   });
 
-  it("duplicateNode: 'reject' with a reconnecting newcomer: every attempt is refused with ERR_DUPLICATE_NODE; it gets in once the first leaves", async () => {
+  it("duplicateNode: 'reject': a first connect() is refused at once, without retrying; connect() again gets in once the first leaves", async () => {
     const { url, server } = await startServer({ duplicateNode: 'reject' });
     const first = await connectClient(url, 'im-2');
     const newcomer = createClient(url, 'im-2', { reconnect: { initialDelayMs: 10, maxDelayMs: 20, jitter: 0 } });
-    const connecting = settle(newcomer.connect());
-    const [info] = await waitForEvent<[{ attempt: number; reason: RelayError | undefined }]>(newcomer, 'reconnecting');
-    expect(codeOf(info.reason)).toBe(ErrorCodes.DUPLICATE_NODE);
+    const reconnecting = new EventLog(newcomer, 'reconnecting');
+    await expect(newcomer.connect()).rejects.toBeInstanceOf(DuplicateNodeError);
+    expect(reconnecting.count).toBe(0);
+    expect(newcomer.state).toBe('idle');
     await first.close();
-    expect((await connecting).status).toBe('fulfilled');
+    await newcomer.connect();
     expect(server.nodes().map((n) => n.nodeId)).toEqual(['im-2']);
   });
 });

@@ -95,10 +95,17 @@ describe('legacy acceptance with a secret and an allow list', () => {
       const report = await bin.send({ [legacy.address]: [1] }, { id: 'to-legacy', type: 1 });
       expect(report).toEqual({ delivered: [legacy.address], offline: {} });
       expect((await legacy.nextDoc()).doc.message.id).toBe('to-legacy');
-      expect(server.nodes().map((n) => [n.nodeId, n.dialect]).sort()).toEqual([
-        [legacy.address, 'legacy'],
-        ['b1', 'binary'],
-      ].sort());
+      expect(
+        server
+          .nodes()
+          .map((n) => [n.nodeId, n.dialect])
+          .sort(),
+      ).toEqual(
+        [
+          [legacy.address, 'legacy'],
+          ['b1', 'binary'],
+        ].sort(),
+      );
     });
   }
 
@@ -118,7 +125,12 @@ describe('binary nodes on a relay with legacy acceptance on', () => {
     const inbox = collect(b);
     // Past the hello timeout: nobody turned into a legacy node meanwhile.
     await delay(HELLO_TIMEOUT_MS * 2);
-    expect(server.nodes().map((n) => [n.nodeId, n.dialect]).sort()).toEqual([
+    expect(
+      server
+        .nodes()
+        .map((n) => [n.nodeId, n.dialect])
+        .sort(),
+    ).toEqual([
       ['bin-a', 'binary'],
       ['bin-b', 'binary'],
     ]);
@@ -162,7 +174,11 @@ describe('legacy node lifecycle', () => {
     const [node] = await waitForEvent<[NodeInfo]>(server, 'node:up', 2_000);
     const elapsed = Date.now() - peer.raw.openedAt;
     expect(elapsed).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 5);
-    expect(node).toMatchObject({ nodeId: peer.address, dialect: 'legacy', remoteAddress: expect.stringContaining(String(peer.raw.socket.localPort)) });
+    expect(node).toMatchObject({
+      nodeId: peer.address,
+      dialect: 'legacy',
+      remoteAddress: expect.stringContaining(String(peer.raw.socket.localPort)),
+    });
     await delay(HELLO_TIMEOUT_MS);
     expect(ups.count).toBe(1);
     expect(peer.isClosed).toBe(false);

@@ -40,7 +40,7 @@ function expectMessageError(fn: () => unknown): void {
 }
 
 describe('legacy constants', () => {
-  it('has the hub\'s values', () => {
+  it("has the hub's values", () => {
     expect(LEGACY_TYPE_HEARTBEAT).toBe(0);
     expect(LEGACY_TYPE_SINGLE).toBe(1);
     expect(LEGACY_TYPE_GROUP).toBe(2);
@@ -72,7 +72,9 @@ describe('encodeTransmitMap: layout', () => {
   });
 
   it('writes a host with no ids as an empty array', () => {
-    expect(text({}, new Map([['h', []]]))).toBe('{"users":{"h":[]},"id":"","from":0,"to":0,"type":0,"contentType":0,"time":"","content":""}');
+    expect(text({}, new Map([['h', []]]))).toBe(
+      '{"users":{"h":[]},"id":"","from":0,"to":0,"type":0,"contentType":0,"time":"","content":""}',
+    );
   });
 
   it('keeps the order of user ids', () => {
@@ -130,7 +132,7 @@ describe('encodeTransmitMap: strings are escaped as Go escapes them', () => {
   });
 
   it('writes everything else raw', () => {
-    const raw = ' !#$%\'()*+,-./09:;=?@AZ[]^_`az{|}~\u007f\u0080é你好😀\ufffd\uffff\u{10ffff}';
+    const raw = " !#$%'()*+,-./09:;=?@AZ[]^_`az{|}~\u007f\u0080é你好😀\ufffd\uffff\u{10ffff}";
     expect(encodedContent(raw)).toBe(`"${raw}"`);
   });
 
@@ -153,13 +155,36 @@ describe('encodeTransmitMap: strings are escaped as Go escapes them', () => {
   });
 
   it('writes a host with a lone surrogate as U+FFFD, sorted by its written form', () => {
-    const out = text({}, new Map([['\ud800', ['1']], ['\uffff', ['2']], ['a', ['3']]]));
+    const out = text(
+      {},
+      new Map([
+        ['\ud800', ['1']],
+        ['\uffff', ['2']],
+        ['a', ['3']],
+      ]),
+    );
     expect(out).toContain('{"users":{"a":[3],"\ufffd":[1],"\uffff":[2]}');
   });
 
   it('rejects two hosts that become one once lone surrogates are replaced', () => {
-    expectMessageError(() => text({}, new Map([['\ud800', ['1']], ['\udc00', ['2']]])));
-    expectMessageError(() => text({}, new Map([['\ud800', ['1']], ['\ufffd', ['2']]])));
+    expectMessageError(() =>
+      text(
+        {},
+        new Map([
+          ['\ud800', ['1']],
+          ['\udc00', ['2']],
+        ]),
+      ),
+    );
+    expectMessageError(() =>
+      text(
+        {},
+        new Map([
+          ['\ud800', ['1']],
+          ['\ufffd', ['2']],
+        ]),
+      ),
+    );
   });
 
   it('writes long strings', () => {
@@ -170,7 +195,23 @@ describe('encodeTransmitMap: strings are escaped as Go escapes them', () => {
 
 describe('encodeTransmitMap: invalid input is ERR_MESSAGE', () => {
   it('rejects from and to that are not canonical uint64 strings', () => {
-    for (const bad of ['', '01', '00', '-1', '-0', '+1', '1.0', '1e3', ' 1', '1 ', '0x1', '18446744073709551616', '99999999999999999999', '100000000000000000000', '١']) {
+    for (const bad of [
+      '',
+      '01',
+      '00',
+      '-1',
+      '-0',
+      '+1',
+      '1.0',
+      '1e3',
+      ' 1',
+      '1 ',
+      '0x1',
+      '18446744073709551616',
+      '99999999999999999999',
+      '100000000000000000000',
+      '١',
+    ]) {
       expectMessageError(() => text({ from: bad }));
       expectMessageError(() => text({ to: bad }));
     }
@@ -209,13 +250,42 @@ describe('encodeTransmitMap: invalid input is ERR_MESSAGE', () => {
 
 describe('isCanonicalUint64', () => {
   it('accepts canonical decimals from 0 to 2^64-1', () => {
-    for (const s of ['0', '1', '9', '10', '4294967296', '9007199254740993', '18446744073709551615', '18446744073709551614', '9999999999999999999', '10000000000000000000']) {
+    for (const s of [
+      '0',
+      '1',
+      '9',
+      '10',
+      '4294967296',
+      '9007199254740993',
+      '18446744073709551615',
+      '18446744073709551614',
+      '9999999999999999999',
+      '10000000000000000000',
+    ]) {
       expect(isCanonicalUint64(s), s).toBe(true);
     }
   });
 
   it('rejects everything else', () => {
-    for (const s of ['', '00', '01', '-0', '-1', '+1', '1.0', '1e3', ' 1', '1 ', '0x1', 'a', '18446744073709551616', '18446744073709551620', '20000000000000000000', '100000000000000000000', '１']) {
+    for (const s of [
+      '',
+      '00',
+      '01',
+      '-0',
+      '-1',
+      '+1',
+      '1.0',
+      '1e3',
+      ' 1',
+      '1 ',
+      '0x1',
+      'a',
+      '18446744073709551616',
+      '18446744073709551620',
+      '20000000000000000000',
+      '100000000000000000000',
+      '１',
+    ]) {
       expect(isCanonicalUint64(s), s).toBe(false);
     }
     expect(isCanonicalUint64(1 as unknown as string)).toBe(false);
@@ -223,7 +293,7 @@ describe('isCanonicalUint64', () => {
 });
 
 describe('encodeOfflineNotice', () => {
-  it('writes the hub\'s notice exactly', () => {
+  it("writes the hub's notice exactly", () => {
     expect(encodeOfflineNotice().toString('utf8')).toBe(
       '{"id":"","from":0,"to":0,"type":100,"contentType":0,"time":"","content":"客户端离线"}',
     );

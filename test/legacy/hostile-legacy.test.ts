@@ -63,7 +63,9 @@ describe('split and coalesced legacy frames', () => {
     const { server, port, traffic } = await relayWithTraffic();
     const sender = await LegacyPeer.connect(port, server);
     const target = await LegacyPeer.connect(port, server);
-    const frame = legacyFrame(goDocText({ users: { [target.address]: [U64_MAX] }, id: 'split', from: 1, to: 2, type: 1, content: '一字一字' }));
+    const frame = legacyFrame(
+      goDocText({ users: { [target.address]: [U64_MAX] }, id: 'split', from: 1, to: 2, type: 1, content: '一字一字' }),
+    );
     for (const byte of frame) {
       sender.write(Buffer.of(byte));
       await delay(0);
@@ -108,14 +110,18 @@ describe('split and coalesced legacy frames', () => {
     const { server, port, traffic } = await relayWithTraffic();
     const sender = await LegacyPeer.connect(port, server);
     const target = await LegacyPeer.connect(port, server);
-    const docs = ['a', 'bb', 'ccc', 'dddd'].map((c, i) => goDocText({ users: { [target.address]: [i] }, id: `c${i}`, from: 1, to: 2, type: 1, content: c }));
+    const docs = ['a', 'bb', 'ccc', 'dddd'].map((c, i) =>
+      goDocText({ users: { [target.address]: [i] }, id: `c${i}`, from: 1, to: 2, type: 1, content: c }),
+    );
     const stream = Buffer.concat(docs.map(legacyFrame));
     for (let i = 0; i < stream.length; i += 3) {
       sender.write(stream.subarray(i, i + 3));
       if (i % 30 === 0) await delay(0);
     }
     await target.waitForFrames(4);
-    expect(target.docs.map((d) => d.text)).toEqual(['a', 'bb', 'ccc', 'dddd'].map((c, i) => expectedText(target.address, String(i), `c${i}`, c)));
+    expect(target.docs.map((d) => d.text)).toEqual(
+      ['a', 'bb', 'ccc', 'dddd'].map((c, i) => expectedText(target.address, String(i), `c${i}`, c)),
+    );
     await traffic.verify();
   });
 

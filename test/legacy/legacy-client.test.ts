@@ -3,7 +3,7 @@
  * (test/helpers/legacy.ts) and against our own RelayServer.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, RelayClient, type OfflineNotice, type RelayClientOptions } from '../../src/index.js';
+import { ErrorCodes, RelayClient, type OfflineNotice, type ClientCommonOptions } from '../../src/index.js';
 import { encodeTransmitMap, type TransmitMessage } from '../../src/legacy/index.js';
 import { collect } from '../helpers/collector.js';
 import { EventLog, pollUntil, waitForEvent } from '../helpers/events.js';
@@ -13,14 +13,14 @@ import { LegacyPeer, U64_MAX, legacyFrame, startGoHub, waitRegistered } from '..
 useRelayHarness();
 
 /** A tracked legacy-dialect client that has not connected yet. */
-function legacyClient(url: string, options: Partial<RelayClientOptions> = {}): RelayClient {
+function legacyClient(url: string, options: Partial<ClientCommonOptions> = {}): RelayClient {
   const client = new RelayClient({ ...FAST_CLIENT, ...options, url, dialect: 'legacy' });
   client.on('error', () => {});
   track('RelayClient(legacy)', () => client.close());
   return client;
 }
 
-async function connectedLegacyClient(url: string, options: Partial<RelayClientOptions> = {}): Promise<RelayClient> {
+async function connectedLegacyClient(url: string, options: Partial<ClientCommonOptions> = {}): Promise<RelayClient> {
   const client = legacyClient(url, options);
   await client.connect();
   return client;
@@ -106,7 +106,9 @@ describe('legacy client against a Go transmit hub', () => {
     await pollUntil(() => hub.nodes.has(a.nodeId));
     const socket = hub.nodes.get(a.nodeId)!;
     socket.write(legacyFrame('{"id":"","from":0,"to":0,"type":0,"contentType":0,"time":"","content":""}'));
-    socket.write(legacyFrame(`{"users":{"${a.nodeId}":[4]},"id":"after-beat","from":0,"to":0,"type":1,"contentType":0,"time":"","content":""}`));
+    socket.write(
+      legacyFrame(`{"users":{"${a.nodeId}":[4]},"id":"after-beat","from":0,"to":0,"type":1,"contentType":0,"time":"","content":""}`),
+    );
     const [d] = await inbox.waitFor(1);
     expect(d!.message).toMatchObject({ id: 'after-beat' });
     expect(inbox.count).toBe(1);
@@ -118,16 +120,22 @@ describe('legacy client against a Go transmit hub', () => {
     await expect(a.send({ h: ['alice'] }, { id: 'x' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     await expect(a.send({ h: [1] }, 'text')).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
     await expect(a.send({ h: [1] }, { from: -1 })).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
+    // Not a TransmitMap: refused naming the key, rather than sent as an all-zero document.
+    await expect(a.send({ 'im-3': [5] }, { text: 'x' })).rejects.toMatchObject({
+      code: ErrorCodes.MESSAGE,
+      message: expect.stringContaining('"text"'),
+    });
+    await expect(a.send({ h: [1] }, {})).rejects.toMatchObject({ code: ErrorCodes.MESSAGE });
     expect(await a.send({ h: [] }, { id: 'x' })).toEqual({ delivered: [], offline: {} });
     await a.send({ '127.0.0.1:1': [1] }, { id: 'ok' });
     await pollUntil(() => hub.received.length === 1);
     expect(hub.received[0]!.payload.toString()).toContain('"id":"ok"');
   });
 
-  it('write retry: 3 attempts 1 s apart by default; a send while the hub is down rejects with ERR_SEND_FAILED', async () => {
+  it('write retry: 21 attempts 500 ms apart (10 s) by default; a send while the hub is down rejects with ERR_SEND_FAILED', async () => {
     const defaults = new RelayClient({ url: 'tcp://127.0.0.1:1', dialect: 'legacy' });
-    expect(defaults.options.writeRetryWindowMs).toBe(2_000);
-    expect(defaults.options.writeRetryIntervalMs).toBe(1_000);
+    expect(defaults.options.writeRetryWindowMs).toBe(10_000);
+    expect(defaults.options.writeRetryIntervalMs).toBe(500);
     await defaults.close();
 
     const hub = await startGoHub();

@@ -45,7 +45,9 @@ async function cluster(): Promise<Cluster> {
 }
 
 /** The legacy message fields as a binary node receives them. */
-function legacyMessage(fields: Partial<Record<'id' | 'from' | 'to' | 'time' | 'content', string>> & { type?: number; contentType?: number }) {
+function legacyMessage(
+  fields: Partial<Record<'id' | 'from' | 'to' | 'time' | 'content', string>> & { type?: number; contentType?: number },
+) {
   return { id: '', from: '0', to: '0', type: 0, contentType: 0, time: '', content: '', ...fields };
 }
 
@@ -300,7 +302,9 @@ describe('uint64 ids above 2^53', () => {
     // Forward what arrived, as received, to a legacy node.
     await b1.send({ [l2.address]: d!.users }, d!.message);
     const doc = await l2.nextDoc();
-    expect(doc.text).toBe(`{"users":{"${l2.address}":[${big},${nearly}]},"id":"u1","from":${big},"to":${nearly},"type":1,"contentType":0,"time":"","content":""}`);
+    expect(doc.text).toBe(
+      `{"users":{"${l2.address}":[${big},${nearly}]},"id":"u1","from":${big},"to":${nearly},"type":1,"contentType":0,"time":"","content":""}`,
+    );
     expect([...doc.doc.users.values()][0]).toEqual([big, nearly]);
     expect(doc.doc.message).toMatchObject({ from: big, to: nearly });
   });

@@ -125,9 +125,7 @@ describe('parseTransmitMap: documents', () => {
 
 describe('parseTransmitMap: keys', () => {
   it('matches known keys case-insensitively, as Go does', () => {
-    const doc = parse(
-      '{"USERS":{"h":[1]},"ID":"i","From":2,"TO":3,"Type":4,"CONTENTTYPE":5,"tImE":"t","Content":"c"}',
-    );
+    const doc = parse('{"USERS":{"h":[1]},"ID":"i","From":2,"TO":3,"Type":4,"CONTENTTYPE":5,"tImE":"t","Content":"c"}');
     expect([...doc.users]).toEqual([['h', ['1']]]);
     expect(doc.message).toEqual({ id: 'i', from: '2', to: '3', type: 4, contentType: 5, time: 't', content: 'c' });
     expect(parse('{"Users":{"a":[]}}').users.has('a')).toBe(true);
@@ -141,7 +139,7 @@ describe('parseTransmitMap: keys', () => {
     expect(parse('{"\\u0046ROM":12}').message.from).toBe('12');
   });
 
-  it('folds U+017F (long s) with s, as Go\'s case folding does', () => {
+  it("folds U+017F (long s) with s, as Go's case folding does", () => {
     expect(parse('{"uſers":{"h":[1]}}').users.get('h')).toEqual(['1']);
     expect(parse('{"uſerſ":{"h":[2]}}').users.get('h')).toEqual(['2']);
   });
@@ -292,7 +290,28 @@ describe('parseTransmitMap: malformed input is ERR_PROTOCOL', () => {
   });
 
   it('rejects numbers that are not uint64 for from, to and user ids', () => {
-    for (const n of ['-1', '-0', '1.5', '1.0', '0.0', '1e3', '1E3', '1e+3', '01', '00', '18446744073709551616', '99999999999999999999', '100000000000000000000', '+1', '.5', '1.', '0x10', 'NaN', 'Infinity', '-']) {
+    for (const n of [
+      '-1',
+      '-0',
+      '1.5',
+      '1.0',
+      '0.0',
+      '1e3',
+      '1E3',
+      '1e+3',
+      '01',
+      '00',
+      '18446744073709551616',
+      '99999999999999999999',
+      '100000000000000000000',
+      '+1',
+      '.5',
+      '1.',
+      '0x10',
+      'NaN',
+      'Infinity',
+      '-',
+    ]) {
       expectProtocolError(`{"from":${n}}`);
       expectProtocolError(`{"to":${n}}`);
       expectProtocolError(`{"users":{"h":[${n}]}}`);
@@ -333,7 +352,8 @@ describe('parseTransmitMap: malformed input is ERR_PROTOCOL', () => {
   });
 
   it('rejects every truncation of a valid document', () => {
-    const full = '{"users":{"h":[1,18446744073709551615],"g":null},"id":"a\\u00e9\\n","from":1,"x":[{"y":-1.5e3,"z":true}],"time":null,"content":"你好"}';
+    const full =
+      '{"users":{"h":[1,18446744073709551615],"g":null},"id":"a\\u00e9\\n","from":1,"x":[{"y":-1.5e3,"z":true}],"time":null,"content":"你好"}';
     expect(() => parse(full)).not.toThrow();
     const bytes = Buffer.from(full);
     for (let len = 0; len < bytes.length; len++) expectProtocolError(bytes.subarray(0, len));
@@ -424,7 +444,10 @@ describe('parseTransmitMap: nesting bound', () => {
   });
 
   it('skips large flat values', () => {
-    const big = '{"x":[' + Array.from({ length: 200_000 }, (_, i) => (i % 3 === 0 ? '"s\\n"' : i % 3 === 1 ? '{"k":-1.5e-7}' : 'null')).join(',') + '],"id":"ok"}';
+    const big =
+      '{"x":[' +
+      Array.from({ length: 200_000 }, (_, i) => (i % 3 === 0 ? '"s\\n"' : i % 3 === 1 ? '{"k":-1.5e-7}' : 'null')).join(',') +
+      '],"id":"ok"}';
     expect(parse(big).message.id).toBe('ok');
   });
 });

@@ -24,7 +24,14 @@ describe('legacy transmit wire vectors', () => {
   const sent = parseTransmitMap(Buffer.from(vectors.sent_payload, 'utf8'));
 
   it('has the vectors it needs', () => {
-    for (const key of ['hostB', 'hostC', 'sent_payload', 'received_by_B_hex', 'received_by_C_hex', 'offline_notice_to_sender_hex'] as const) {
+    for (const key of [
+      'hostB',
+      'hostC',
+      'sent_payload',
+      'received_by_B_hex',
+      'received_by_C_hex',
+      'offline_notice_to_sender_hex',
+    ] as const) {
       expect(typeof vectors[key], key).toBe('string');
       expect(vectors[key].length, key).toBeGreaterThan(0);
     }

@@ -1,5 +1,5 @@
 /**
- * One contract for every PresenceStore: in memory, and in Redis (sets mode on
+ * One contract for every PresenceStore in Redis (sets mode on
  * a single server and on a three-master Redis Cluster, legacy-hash mode on a
  * single server). The servers are real redis-server processes, started once
  * for the file.
@@ -7,8 +7,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PresenceStore } from '../../src/presence/presence-store.js';
-import { LocalPresenceStore } from '../../src/presence/local-presence-store.js';
-import { RedisPresenceStore, type RedisPresenceOptions } from '../../src/redis/presence-store.js';
+import { RedisPresenceStore, type RedisPresenceOptions } from '../../src/transport/redis/presence-store.js';
 import { track, useRelayHarness } from '../helpers/harness.js';
 import { startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from '../helpers/redis.js';
 
@@ -48,8 +47,6 @@ interface Backend {
   /** A user may be online on several nodes at once (not in the legacy hash: one value per user). */
   multiDevice: boolean;
   legacy: boolean;
-  /** A node presumed dead gets its users back by heartbeating again (in memory: by a reset). */
-  revives: boolean;
   /** A fresh store over an empty backend. */
   create(livenessMs?: number): PresenceStore;
   flush(): Promise<void>;
@@ -63,7 +60,6 @@ function redisBackend(name: string, client: () => Redis | Cluster, options: Redi
     name,
     multiDevice: !legacy,
     legacy,
-    revives: true,
     create: (livenessMs) => new RedisPresenceStore(client(), { ...options, ...(livenessMs ? { livenessMs } : {}) }),
     async flush() {
       const c = client();
@@ -75,17 +71,6 @@ function redisBackend(name: string, client: () => Redis | Cluster, options: Redi
 }
 
 const backends: Backend[] = [
-  {
-    name: 'LocalPresenceStore',
-    multiDevice: true,
-    legacy: false,
-    revives: false,
-    create: (livenessMs) => new LocalPresenceStore(livenessMs ? { livenessMs } : {}),
-    flush: async () => {},
-    client: () => {
-      throw new Error('no redis under LocalPresenceStore');
-    },
-  },
   redisBackend('RedisPresenceStore sets, single server', () => redis!, { mode: 'sets' }),
   redisBackend('RedisPresenceStore sets, 3-master cluster', () => clusterClient!, { mode: 'sets' }),
   redisBackend('RedisPresenceStore legacy-hash, single server', () => redis!, { mode: 'legacy-hash' }),
@@ -249,33 +234,17 @@ describe.each(backends)('PresenceStore contract: $name', (backend) => {
     );
   });
 
-  if (backend.revives) {
-    it('a node presumed dead gets its users back when it heartbeats again', async () => {
-      const store = backend.create(LIVENESS_MS);
-      await store.online(A, ['1', '2']);
-      await until(
-        async () => JSON.stringify(await where(store, ['1'])) === JSON.stringify({ '1': [] }),
-        LIVENESS_MS + SLACK_MS + 1_000,
-        async () => JSON.stringify(await where(store, ['1'])),
-      );
-      await store.heartbeat(A);
-      expect(await where(store, ['1', '2'])).toEqual({ '1': [A], '2': [A] });
-    });
-  } else {
-    it('a node presumed dead is forgotten: it must reset its users when it comes back', async () => {
-      const store = backend.create(LIVENESS_MS);
-      await store.online(A, ['1', '2']);
-      await until(
-        async () => JSON.stringify(await where(store, ['1'])) === JSON.stringify({ '1': [] }),
-        LIVENESS_MS + SLACK_MS + 1_000,
-        async () => JSON.stringify(await where(store, ['1'])),
-      );
-      await store.heartbeat(A);
-      expect(await where(store, ['1', '2'])).toEqual({ '1': [], '2': [] });
-      await store.reset(A, ['1', '2']);
-      expect(await where(store, ['1', '2'])).toEqual({ '1': [A], '2': [A] });
-    });
-  }
+  it('a node presumed dead gets its users back when it heartbeats again', async () => {
+    const store = backend.create(LIVENESS_MS);
+    await store.online(A, ['1', '2']);
+    await until(
+      async () => JSON.stringify(await where(store, ['1'])) === JSON.stringify({ '1': [] }),
+      LIVENESS_MS + SLACK_MS + 1_000,
+      async () => JSON.stringify(await where(store, ['1'])),
+    );
+    await store.heartbeat(A);
+    expect(await where(store, ['1', '2'])).toEqual({ '1': [A], '2': [A] });
+  });
 
   if (backend.multiDevice) {
     it('a user online on several nodes is located on each, and leaves them one by one', async () => {

@@ -14,7 +14,7 @@ useRelayHarness();
 type Where = Record<string, string[]>;
 
 /** `locate` as a plain object, each user's nodes sorted. */
-async function located(client: RelayClient<any>, users: readonly string[]): Promise<Where> {
+async function located(client: RelayClient<unknown>, users: readonly string[]): Promise<Where> {
   const map = await client.locate(users);
   return Object.fromEntries([...map].map(([user, nodes]) => [user, [...nodes].sort()]));
 }
@@ -23,7 +23,7 @@ async function located(client: RelayClient<any>, users: readonly string[]): Prom
  * Polls `locate` until it answers `expected`, and returns when that happened;
  * throws with the last answer after `timeoutMs`.
  */
-async function locatedEventually(client: RelayClient<any>, expected: Where, timeoutMs: number): Promise<number> {
+async function locatedEventually(client: RelayClient<unknown>, expected: Where, timeoutMs: number): Promise<number> {
   const users = Object.keys(expected);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -42,7 +42,7 @@ function sorted(report: UsersReport): UsersReport {
 }
 
 /** Announces on `client` and returns once the relay has applied it (its LOCATE is answered after the PRESENCE). */
-async function announce(client: RelayClient<any>, online: readonly string[], offline: readonly string[] = []): Promise<void> {
+async function announce(client: RelayClient<unknown>, online: readonly string[], offline: readonly string[] = []): Promise<void> {
   if (offline.length > 0) client.offline(offline);
   if (online.length > 0) client.online(online);
   await client.locate([]);
@@ -152,7 +152,12 @@ describe('presence: sendToUsers', () => {
       where.set(`user-${i}`, i % 20 === 0 ? [home, nodeIds[(i + 1) % 3]!] : [home]);
     }
     await Promise.all(
-      nodeIds.map((id, i) => announce(clients[i]!, [...where].filter(([, nodes]) => nodes.includes(id)).map(([u]) => u))),
+      nodeIds.map((id, i) =>
+        announce(
+          clients[i]!,
+          [...where].filter(([, nodes]) => nodes.includes(id)).map(([u]) => u),
+        ),
+      ),
     );
 
     const nowhere = Array.from({ length: 50 }, (_, i) => `gone-${i}`);
@@ -375,7 +380,12 @@ describe('presence: node failures and the grace period', () => {
     const downAt = await down;
 
     expect(await located(sender, ['u'])).toEqual({ u: ['a'] });
-    expect(await sender.sendToUsers(['u'], 'm')).toEqual({ delivered: [], offline: [], undelivered: { a: ['u'] }, reasons: { a: 'offline' } });
+    expect(await sender.sendToUsers(['u'], 'm')).toEqual({
+      delivered: [],
+      offline: [],
+      undelivered: { a: ['u'] },
+      reasons: { a: 'offline' },
+    });
     const notice = waitForEvent<[OfflineNotice]>(sender, 'offline');
     await sender.sendToUsers(['u'], 'quiet', { report: false });
     expect((await notice)[0]).toEqual({ offline: { a: ['u'] }, reasons: { a: 'offline' } });

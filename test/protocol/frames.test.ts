@@ -191,8 +191,22 @@ describe('ROUTE frames', () => {
   });
 
   it('carries a 64-bit user id given as bigint or string as the exact decimal string, and number ids as strings', () => {
-    const route = decodeRoute(routePayload({ h: [18446744073709551615n, MAX_U64, 42, 0, Number.MAX_SAFE_INTEGER, 'x'] }, ''));
-    expect(route.hosts.get('h')).toEqual([MAX_U64, MAX_U64, '42', '0', String(Number.MAX_SAFE_INTEGER), 'x']);
+    const route = decodeRoute(routePayload({ h: [18446744073709551615n, 42, 0, Number.MAX_SAFE_INTEGER, 'x'] }, ''));
+    expect(route.hosts.get('h')).toEqual([MAX_U64, '42', '0', String(Number.MAX_SAFE_INTEGER), 'x']);
+  });
+
+  it('writes a user named twice, in any of its forms, once per host, at its first place', () => {
+    const p = routePayload({ a: [42, '42', 'x', 42n, MAX_U64, 18446744073709551615n, 'x'], b: ['42'] }, 'm');
+    const spans = new RouteSpans();
+    scanRoute(p, spans);
+    // The count on the wire is the users written, not the users given.
+    expect(p.readUInt32LE(spans.usersStart(0))).toBe(3);
+    expect(decodeRoute(p).hosts).toEqual(
+      new Map([
+        ['a', ['42', 'x', MAX_U64]],
+        ['b', ['42']],
+      ]),
+    );
   });
 
   it('refuses ids it cannot carry exactly, and empty ones', () => {
@@ -245,7 +259,8 @@ describe('ROUTE frames', () => {
           const route = decodeRoute(routePayload(Object.fromEntries(entries), payload, 0, seq));
           expect(route.seq).toBe(seq);
           // Object key order may differ from insertion for integer-like keys; compare as maps.
-          expect(new Map(route.hosts)).toEqual(new Map(entries));
+          // A user named twice for a host is carried once, at its first place.
+          expect(new Map(route.hosts)).toEqual(new Map(entries.map(([h, users]) => [h, [...new Set(users)]])));
           expect(Buffer.from(route.payload).equals(Buffer.from(payload))).toBe(true);
         },
       ),
@@ -334,7 +349,11 @@ describe('ROUTE frames inside a larger buffer', () => {
     for (let i = 0; i < spans.hostCount; i++) {
       writeDeliver(writer, origin, spans.flags, chunk, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, end, undefined);
     }
-    expect(framesOf(writer).map(decodeDeliver).map(({ from, users, payload }) => ({ from, users, payload: payload.toString() }))).toEqual([
+    expect(
+      framesOf(writer)
+        .map(decodeDeliver)
+        .map(({ from, users, payload }) => ({ from, users, payload: payload.toString() })),
+    ).toEqual([
       { from: 'im-9', users: ['1', '2'], payload: 'hello' },
       { from: 'im-9', users: [MAX_U64], payload: 'hello' },
     ]);

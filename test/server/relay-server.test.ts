@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, RelayError, RelayServer, type NodeInfo } from '../../src/index.js';
+import { ErrorCodes, ListenError, RelayError, RelayServer, type NodeInfo } from '../../src/index.js';
 import { resolveServerOptions } from '../../src/server/options.js';
 import { barrier, collect } from '../helpers/collector.js';
 import { EventLog, codeOf, pollUntil, settle, waitForEvent } from '../helpers/events.js';
@@ -53,7 +53,13 @@ describe('RelayServer', () => {
   it('refuses to listen on a port already taken', async () => {
     const { port } = await startServer();
     const second = new RelayServer({ host: LOOPBACK, port });
-    await expect(second.listen()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    const err = await second.listen().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ListenError);
+    expect(err).toMatchObject({ code: 'ERR_LISTEN', cause: { code: 'EADDRINUSE' } });
+    expect(String((err as Error).message)).toContain(String(port));
     await second.close();
   });
 
@@ -64,7 +70,12 @@ describe('RelayServer', () => {
     const a = await connectClient(url, 'a');
     await connectClient(url, 'b');
     expect(ups.firsts.map((n) => n.nodeId)).toEqual(['a', 'b']);
-    expect(server.nodes().map((n) => n.nodeId).sort()).toEqual(['a', 'b']);
+    expect(
+      server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['a', 'b']);
     const [info] = server.nodes().filter((n) => n.nodeId === 'a');
     expect(info!.remoteAddress).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(info!.connectedAt).toBeLessThanOrEqual(Date.now());
@@ -113,7 +124,12 @@ describe('RelayServer', () => {
 
     await a.close();
     await connectClient(url, 'c');
-    expect(server.nodes().map((n) => n.nodeId).sort()).toEqual(['b', 'c']);
+    expect(
+      server
+        .nodes()
+        .map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['b', 'c']);
   });
 
   it('a replacing connection does not count against maxNodes', async () => {

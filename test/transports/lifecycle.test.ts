@@ -5,7 +5,7 @@
  * retries run out), and close() settling every promise.
  */
 import { describe, expect, it } from 'vitest';
-import { BufferFullError, ClosedError, ErrorCodes, SendFailedError, type SendReport } from '../../src/index.js';
+import { BufferFullError, ClosedError, ErrorCodes, NotConnectedError, SendFailedError, type SendReport } from '../../src/index.js';
 import { barrier, collect } from '../helpers/collector.js';
 import { Tracked, codeOf, settle, waitForEvent, withTimeout, type Settled } from '../helpers/events.js';
 import { TRANSPORTS, useTransportHarness } from '../helpers/transports.js';
@@ -90,11 +90,12 @@ describe.each(TRANSPORTS)('the delivery loop over $name', (transport) => {
 describe.each(TRANSPORTS)('bounded buffer over $name', (transport) => {
   // Cases that stop the server run only where it can be stopped and started again
   // (not the cluster): left out there, not skipped.
-  const whenRestartable = transport.restartable ? it : (() => {}) as unknown as typeof it;
-  it('before connect(): the send after maxBufferedMessages rejects at once with ERR_BUFFER_FULL; the others go out once connected, exactly once', async () => {
+  const whenRestartable = transport.restartable ? it : ((() => {}) as unknown as typeof it);
+  it('while connect() is under way: the send after maxBufferedMessages rejects at once with ERR_BUFFER_FULL; the others go out once connected, exactly once', async () => {
     const t = await transport.start();
     const client = t.create('self', { ...PATIENT, maxBufferedMessages: 3 });
     const inbox = collect(client);
+    const connecting = client.connect();
     const accepted = [0, 1, 2].map((i) => new Tracked(client.send({ self: ['me'] }, i)));
     const fourth = new Tracked(client.send({ self: ['me'] }, 3));
     await turn();
@@ -103,29 +104,19 @@ describe.each(TRANSPORTS)('bounded buffer over $name', (transport) => {
     expect(codeOf(fourth.reason)).toBe(ErrorCodes.BUFFER_FULL);
     expect(accepted.map((a) => a.state)).toEqual(['pending', 'pending', 'pending']);
 
-    await client.connect();
+    await connecting;
     for (const a of accepted) expect(await a.done).toEqual({ status: 'fulfilled', value: { delivered: ['self'], offline: {} } });
     await barrier(client, { self: inbox });
     expect(inbox.messages).toEqual([0, 1, 2]);
   });
 
-  it('a send never written within its write retries rejects with ERR_SEND_FAILED at the end of the window, not before', async () => {
+  it('a send before connect() rejects at once with ERR_NOT_CONNECTED and takes no slot; after connect() sends go out', async () => {
     const t = await transport.start();
-    const client = t.create('lonely', { writeRetry: { attempts: 3, intervalMs: 50 } });
-    const started = Date.now();
-    const outcome = await withTimeout(settle(client.send({ other: ['u'] }, 'never written')), 2_000, 'the send');
-    const elapsed = Date.now() - started;
-    expect(outcome.status).toBe('rejected');
-    expect((outcome as { reason: unknown }).reason).toBeInstanceOf(SendFailedError);
-    expect(codeOf((outcome as { reason: unknown }).reason)).toBe(ErrorCodes.SEND_FAILED);
-    // (attempts - 1) * intervalMs = 100 ms
-    expect(elapsed).toBeGreaterThanOrEqual(95);
-    expect(elapsed).toBeLessThan(1_000);
-    // The slot was freed: a later send goes out once connected.
+    const client = t.create('lonely', { maxBufferedMessages: 1 });
+    for (let i = 0; i < 3; i++) await expect(client.send({ other: ['u'] }, 'never written')).rejects.toBeInstanceOf(NotConnectedError);
     const inbox = collect(client);
-    const later = client.send({ lonely: ['u'] }, 'later');
     await client.connect();
-    expect(await later).toEqual({ delivered: ['lonely'], offline: {} });
+    expect(await client.send({ lonely: ['u'] }, 'later')).toEqual({ delivered: ['lonely'], offline: {} });
     await barrier(client, { lonely: inbox });
     expect(inbox.messages).toEqual(['later']);
   });
@@ -177,8 +168,8 @@ describe.each(TRANSPORTS)('close() over $name', (transport) => {
   it('rejects sends waiting for a connection and a pending connect() with ERR_CLOSED', async () => {
     const t = await transport.start();
     const client = t.create('c', PATIENT);
-    const sends = [1, 2, 3].map((i) => settle(client.send({ x: ['u'] }, i)));
     const connecting = settle(client.connect());
+    const sends = [1, 2, 3].map((i) => settle(client.send({ x: ['u'] }, i)));
     await withTimeout(client.close(), 2_000, 'close()');
     const c = await connecting;
     expect(c.status).toBe('rejected');
@@ -213,7 +204,7 @@ describe.each(TRANSPORTS)('close() over $name', (transport) => {
     expect(target.messages).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
-  it('is idempotent; connect(), send(), locate() after it reject with ERR_CLOSED', async () => {
+  it('is idempotent; connect(), send(), locate() after it reject with ERR_CLOSED; online() and offline() do nothing', async () => {
     const t = await transport.start();
     const client = await t.connect('c');
     const first = client.close();
@@ -224,6 +215,8 @@ describe.each(TRANSPORTS)('close() over $name', (transport) => {
     await expect(client.send({ x: ['u'] }, 'late')).rejects.toBeInstanceOf(ClosedError);
     await expect(client.sendToUsers(['u'], 'late')).rejects.toBeInstanceOf(ClosedError);
     await expect(client.locate(['u'])).rejects.toBeInstanceOf(ClosedError);
-    expect(() => client.online(['u'])).toThrow(ClosedError);
+    // A socket's close handler may call these during shutdown: no throw, nothing sent.
+    expect(() => client.online(['u'])).not.toThrow();
+    expect(() => client.offline(['u'])).not.toThrow();
   });
 });

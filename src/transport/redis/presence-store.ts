@@ -2,17 +2,17 @@
  * Presence kept in Redis, for clusters where the nodes share presence through
  * Redis instead of (or beside) a relay.
  *
- * ioredis is an optional peer dependency: this file imports its types only,
- * and works on the client it is handed.
+ * ioredis is an optional peer dependency: this file types the client it is
+ * handed by its shape, so that no published type names ioredis.
  *
  * @packageDocumentation
  */
-import type { Cluster, Redis } from 'ioredis';
-import { ErrorCodes, RelayError } from '../errors.js';
-import type { PresenceStore } from '../presence/presence-store.js';
+import { EngineError, InvalidArgumentError } from '../../errors.js';
+import type { PresenceStore } from '../../presence/presence-store.js';
+import { REDIS_DEFAULTS } from './options.js';
 
 /** An argument of a Redis command. */
-type Arg = string | Buffer | number;
+export type RedisArg = string | Buffer | number;
 
 /**
  * The few client methods the store calls. An ioredis `Redis` or `Cluster`
@@ -22,7 +22,7 @@ export interface RedisCommandClient {
   /** `true` on a Redis Cluster client: keys of one batch may live on different shards. */
   readonly isCluster?: boolean;
   /** Sends one command, e.g. `call('sadd', key, member)`. */
-  call(command: string, ...args: Arg[]): Promise<unknown>;
+  call(command: string, ...args: RedisArg[]): Promise<unknown>;
   /** A batch sent in one write; used when present and not on a cluster. */
   pipeline?(): RedisPipelineLike;
 }
@@ -30,13 +30,13 @@ export interface RedisCommandClient {
 /** The part of an ioredis pipeline the store uses. */
 export interface RedisPipelineLike {
   /** Queues one command. */
-  call(command: string, ...args: Arg[]): unknown;
+  call(command: string, ...args: RedisArg[]): unknown;
   /** Sends the queued commands; one `[error, reply]` per command, in order. */
   exec(): Promise<Array<[error: Error | null, result: unknown]> | null>;
 }
 
-/** What {@link RedisPresenceStore} is constructed with. */
-export type PresenceRedisClient = Redis | Cluster | RedisCommandClient;
+/** What {@link RedisPresenceStore} is constructed with: an ioredis `Redis` or `Cluster` fits. */
+export type PresenceRedisClient = RedisCommandClient;
 
 /**
  * How presence is laid out in Redis.
@@ -55,16 +55,16 @@ export interface RedisPresenceOptions {
    * contain `{` or `}`: the store puts hash tags after it, and a brace in the
    * prefix would move them.
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * How long a node stays alive after its last heartbeat (or online/reset),
    * in milliseconds. Nodes should heartbeat a few times within it. Default 15000.
    */
-  livenessMs?: number;
+  livenessMs?: number | undefined;
   /** The key layout. Default `sets`. */
-  mode?: RedisPresenceMode;
+  mode?: RedisPresenceMode | undefined;
   /** The Go servers' hash, in `legacy-hash` mode. Default `link:chat:online`. */
-  legacyHashKey?: string;
+  legacyHashKey?: string | undefined;
   /**
    * How long a node's own keys (its set of users; in `legacy-hash` mode its
    * `known` marker) outlive its last heartbeat, in milliseconds, so that a
@@ -73,7 +73,7 @@ export interface RedisPresenceOptions {
    * `legacy-hash` mode, leftovers of a crashed node that nobody located within
    * this time are trusted like a Go node's afterwards. Default 7 days.
    */
-  forgetAfterMs?: number;
+  forgetAfterMs?: number | undefined;
 }
 
 /** Members per command, so that a huge reset never makes one giant command or Lua call. */
@@ -210,34 +210,38 @@ export class RedisPresenceStore implements PresenceStore {
 
   constructor(client: PresenceRedisClient, options: RedisPresenceOptions = {}) {
     this.client = client;
-    this.prefix = options.prefix ?? 'imrelay:';
-    this.livenessMs = options.livenessMs ?? 15_000;
-    this.legacy = (options.mode ?? 'sets') === 'legacy-hash';
-    this.hashKey = options.legacyHashKey ?? 'link:chat:online';
-    this.forgetAfterMs = options.forgetAfterMs ?? 7 * 24 * 3600 * 1000;
+    this.prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
+    this.livenessMs = options.livenessMs ?? REDIS_DEFAULTS.livenessMs;
+    this.legacy = (options.mode ?? REDIS_DEFAULTS.presence) === 'legacy-hash';
+    this.hashKey = options.legacyHashKey ?? REDIS_DEFAULTS.legacyHashKey;
+    this.forgetAfterMs = options.forgetAfterMs ?? REDIS_DEFAULTS.forgetAfterMs;
     if (/[{}]/.test(this.prefix)) {
-      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `presence prefix may not contain braces: ${JSON.stringify(this.prefix)}`);
+      throw new InvalidArgumentError(`presence prefix may not contain braces: ${JSON.stringify(this.prefix)}`);
     }
-    for (const [name, value] of [['livenessMs', this.livenessMs], ['forgetAfterMs', this.forgetAfterMs]] as const) {
+    for (const [name, value] of [
+      ['livenessMs', this.livenessMs],
+      ['forgetAfterMs', this.forgetAfterMs],
+    ] as const) {
       if (!Number.isInteger(value) || value <= 0) {
-        throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a positive integer, got ${value}`);
+        throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
       }
     }
     if (options.mode !== undefined && options.mode !== 'sets' && options.mode !== 'legacy-hash') {
-      throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `unknown presence mode ${JSON.stringify(options.mode)}`);
+      throw new InvalidArgumentError(`unknown presence mode ${JSON.stringify(options.mode)}`);
     }
   }
 
   /** Adds `users` to `node` and marks it alive; restores its users if it had been presumed dead. */
   async online(node: string, users: readonly string[]): Promise<void> {
-    const [revived, previous] = (await this.eval(ONLINE, this.nodeKeys(node), [
-      ...this.nodeArgs(),
-      ...users,
-    ])) as [number, string[]];
+    const [revived, previous] = (await this.eval(ONLINE, this.nodeKeys(node), [...this.nodeArgs(), ...users])) as [number, string[]];
     if (this.legacy) {
       await this.hset(node, users);
       // Restored entries never overwrite a login that happened elsewhere meanwhile.
-      if (revived === 1) await this.batch(previous.map((user) => ['hsetnx', this.hashKey, user, node]), true);
+      if (revived === 1)
+        await this.batch(
+          previous.map((user) => ['hsetnx', this.hashKey, user, node]),
+          true,
+        );
     } else {
       const all = revived === 1 ? new Set([...previous, ...users]) : users;
       await this.batch([...all].map((user) => ['sadd', this.userKey(user), node]));
@@ -250,17 +254,17 @@ export class RedisPresenceStore implements PresenceStore {
     // The node set first: a repair (see online) reads it, and must not bring back
     // a user whose own entry is being removed.
     const nodeKey = this.nodeKey(node);
-    await this.batch(chunks(users).map((chunk) => ['srem', nodeKey, ...chunk]), true);
+    await this.batch(
+      chunks(users).map((chunk) => ['srem', nodeKey, ...chunk]),
+      true,
+    );
     await this.unlink(node, users);
   }
 
   /** Makes `users` exactly `node`'s users, never hiding from a concurrent locate those who stay. */
   async reset(node: string, users: readonly string[]): Promise<void> {
     const unique = [...new Set(users)];
-    const previous = (await this.eval(RESET, this.nodeKeys(node), [
-      ...this.nodeArgs(),
-      ...unique,
-    ])) as string[];
+    const previous = (await this.eval(RESET, this.nodeKeys(node), [...this.nodeArgs(), ...unique])) as string[];
     const next = new Set(unique);
     const gone = previous.filter((user) => !next.has(user));
     // Add before removing, and never remove a user who stays: a locate running
@@ -284,7 +288,9 @@ export class RedisPresenceStore implements PresenceStore {
     const nodes = this.legacy ? [...candidates].filter(isValidNode) : [...candidates];
     const states = this.legacy
       ? ((await this.batch(nodes.map((node) => ['eval', NODE_STATE, 2, this.aliveKey(node), this.knownKey(node)]))) as number[])
-      : ((await this.batch(nodes.map((node) => ['exists', this.aliveKey(node)]))) as number[]).map((n) => (n === 1 ? NODE_ALIVE : NODE_DEAD));
+      : ((await this.batch(nodes.map((node) => ['exists', this.aliveKey(node)]))) as number[]).map((n) =>
+          n === 1 ? NODE_ALIVE : NODE_DEAD,
+        );
     const dead = new Set(nodes.filter((_, i) => states[i] === NODE_DEAD));
 
     const deadEntries = new Map<string, string[]>(); // dead node -> its located users
@@ -315,7 +321,10 @@ export class RedisPresenceStore implements PresenceStore {
   private async unlink(node: string, users: readonly string[]): Promise<void> {
     if (users.length === 0) return;
     if (this.legacy) {
-      await this.batch(chunks(users).map((chunk) => ['eval', COMPARE_AND_DELETE, 1, this.hashKey, node, ...chunk]), true);
+      await this.batch(
+        chunks(users).map((chunk) => ['eval', COMPARE_AND_DELETE, 1, this.hashKey, node, ...chunk]),
+        true,
+      );
     } else {
       await this.batch(users.map((user) => ['srem', this.userKey(user), node]));
     }
@@ -335,7 +344,11 @@ export class RedisPresenceStore implements PresenceStore {
         [...deadEntries].map(async ([node, users]) => {
           const back = (await this.eval(ALIVE_MEMBERS, [this.nodeKey(node), this.aliveKey(node)], users)) as string[];
           if (back.length === 0) return;
-          if (this.legacy) await this.batch(back.map((user) => ['hsetnx', this.hashKey, user, node]), true);
+          if (this.legacy)
+            await this.batch(
+              back.map((user) => ['hsetnx', this.hashKey, user, node]),
+              true,
+            );
           else await this.batch(back.map((user) => ['sadd', this.userKey(user), node]));
         }),
       );
@@ -352,7 +365,10 @@ export class RedisPresenceStore implements PresenceStore {
   /** Each user's node id from the legacy hash (none or one). */
   private async readHash(users: readonly string[]): Promise<string[][]> {
     const parts = chunks(users);
-    const replies = (await this.batch(parts.map((chunk) => ['hmget', this.hashKey, ...chunk]), true)) as Array<Array<string | null>>;
+    const replies = (await this.batch(
+      parts.map((chunk) => ['hmget', this.hashKey, ...chunk]),
+      true,
+    )) as Array<Array<string | null>>;
     return replies.flat().map((node) => (node === null ? [] : [node]));
   }
 
@@ -361,7 +377,7 @@ export class RedisPresenceStore implements PresenceStore {
     await this.batch(commands, true);
   }
 
-  private eval(script: string, keys: string[], args: Arg[]): Promise<unknown> {
+  private eval(script: string, keys: string[], args: RedisArg[]): Promise<unknown> {
     return this.client.call('eval', script, keys.length, ...keys, ...args);
   }
 
@@ -369,15 +385,16 @@ export class RedisPresenceStore implements PresenceStore {
    * Runs single-key commands as one batch, resolving to their replies in order.
    * `sameSlot`: every key is in one slot, so a pipeline is safe on a cluster too.
    */
-  private async batch(commands: Arg[][], sameSlot = false): Promise<unknown[]> {
+  private async batch(commands: RedisArg[][], sameSlot = false): Promise<unknown[]> {
     if (commands.length === 0) return [];
-    const pipeline = (sameSlot || this.client.isCluster !== true) && typeof this.client.pipeline === 'function' ? this.client.pipeline() : undefined;
+    const pipeline =
+      (sameSlot || this.client.isCluster !== true) && typeof this.client.pipeline === 'function' ? this.client.pipeline() : undefined;
     if (pipeline === undefined) {
       return Promise.all(commands.map(([name, ...args]) => this.client.call(String(name), ...args)));
     }
     for (const [name, ...args] of commands) pipeline.call(String(name), ...args);
     const replies = await pipeline.exec();
-    if (replies === null) throw new RelayError(ErrorCodes.CLOSED, 'redis discarded the pipeline');
+    if (replies === null) throw new EngineError('redis discarded the pipeline');
     return replies.map(([err, reply]) => {
       if (err) throw err;
       return reply;
@@ -385,7 +402,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   /** The leading ARGV of ONLINE and RESET. */
-  private nodeArgs(): Arg[] {
+  private nodeArgs(): RedisArg[] {
     return [this.livenessMs, this.forgetAfterMs, this.legacy ? '1' : '0'];
   }
 
@@ -417,7 +434,7 @@ export class RedisPresenceStore implements PresenceStore {
  */
 function checkNode(node: string): string {
   if (!isValidNode(node)) {
-    throw new RelayError(ErrorCodes.INVALID_ARGUMENT, `invalid node id ${JSON.stringify(node)}: empty or starting with '}'`);
+    throw new InvalidArgumentError(`invalid node id ${JSON.stringify(node)}: empty or starting with '}'`);
   }
   return node;
 }

@@ -22,39 +22,3 @@ export interface RedisClientLike {
   once(event: string, listener: (...args: any[]) => void): unknown;
   disconnect(): void;
 }
-
-/** Creates an ioredis client for a `redis://` or `rediss://` url, loading ioredis on demand. */
-export async function connectRedis(url: string): Promise<RedisClientLike> {
-  let ioredis: { Redis?: new (url: string, options: object) => RedisClientLike; default?: unknown };
-  try {
-    ioredis = (await import('ioredis')) as typeof ioredis;
-  } catch (cause) {
-    throw Object.assign(new Error('the redis transport needs the ioredis package: npm install ioredis'), { cause });
-  }
-  const Redis = ioredis.Redis ?? (ioredis.default as new (url: string, options: object) => RedisClientLike);
-  // The client reconnects by making a new link: ioredis must not retry on its own
-  // behind its back, nor queue commands while disconnected.
-  return new Redis(url, { retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
-}
-
-/** Resolves once `client` is ready; rejects on error, end, or after `timeoutMs`. */
-export function whenReady(client: RedisClientLike, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`redis not ready within ${timeoutMs} ms`)), timeoutMs);
-    const onReady = (): void => finish(undefined);
-    const onError = (err: Error): void => finish(err);
-    const onEnd = (): void => finish(new Error('redis connection ended'));
-    function finish(err: Error | undefined): void {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('error', onError);
-      client.off('end', onEnd);
-      if (err) reject(err);
-      else resolve();
-    }
-    client.on('ready', onReady);
-    client.on('error', onError);
-    client.on('end', onEnd);
-  });
-}

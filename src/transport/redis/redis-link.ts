@@ -1,109 +1,57 @@
-import { FrameDecoder } from '../codec/frame-decoder.js';
-import { FrameWriter } from '../codec/frame-writer.js';
-import { ErrorCodes, ProtocolError, RelayError } from '../errors.js';
-import type { Link, LinkEvents } from '../client/link.js';
-import type { PresenceStore } from '../presence/presence-store.js';
-import {
-  FailureReason,
-  Features,
-  FrameType,
-  PAYLOAD_KIND_MASK,
-  PAYLOAD_KIND_SHIFT,
-  PresenceOp,
-  RouteFlags,
-  RouteSpans,
-  decodeLocate,
-  decodePresence,
-  encodeDeliver,
-  encodeLocated,
-  encodeReport,
-  readUserList,
-  scanRoute,
-  scanSendUsers,
-  writeDeliver,
-  type FailedHost,
-  type PayloadKind,
-} from '../protocol/index.js';
-import { connectRedis, whenReady, type RedisClientLike } from './redis-client-like.js';
-import { RedisPresenceStore, type RedisPresenceOptions } from './presence-store.js';
+import { FrameDecoder } from '../../codec/frame-decoder.js';
+import { ConnectError, DisconnectedError, HeartbeatError, type RelayError } from '../../errors.js';
+import { Features } from '../../protocol/index.js';
+import type { Link, LinkContext, LinkEvents } from '../link.js';
+import { connectRedis, whenReady } from './connect.js';
+import { channelOf, type RedisTransportOptions } from './options.js';
+import { RedisPresenceStore } from './presence-store.js';
+import type { RedisClientLike } from './redis-client-like.js';
+import { RedisRouter, asEngineError } from './redis-router.js';
 
-/** Options of a {@link RedisLink}. */
+/** What a Redis link needs besides the {@link LinkContext}. */
 export interface RedisLinkOptions {
-  nodeId: string;
   /** A `redis://` or `rediss://` url, or a ready-made client (`Redis` or `Cluster`). */
   target: string | RedisClientLike;
-  /** Key and channel prefix. */
-  prefix: string;
-  presence: Omit<RedisPresenceOptions, 'prefix'>;
-  maxFrameBytes: number;
-  connectTimeoutMs: number;
+  redis: Required<RedisTransportOptions>;
 }
 
 /**
- * The relay's job done over Redis, inside the node: the client writes the
- * same binary frames as to a relay, and this link routes them itself.
- *
- * - ROUTE: one PUBLISH per target host (SPUBLISH on a cluster, so a message
- *   crosses only the shard that owns the host's channel) carrying the same
- *   DELIVER frame the relay would write. PUBLISH answers how many subscribers
- *   got it: a host with none is reported offline, so reports stay truthful
- *   without a hub.
- * - SEND_USERS and LOCATE: answered from the presence store in Redis.
- * - Each node subscribes to its own channel; what arrives are DELIVER frames.
- *
- * Frames are handled in order: a frame that needs a round trip first
- * (presence, locate) holds back the ones after it, so a node's messages keep
- * their order.
+ * A link without a relay: the node's own connections to Redis. It subscribes
+ * to the node's channel (what arrives there are DELIVER frames from other
+ * nodes), keeps the node's presence alive, and hands the frames the client
+ * writes to a {@link RedisRouter}, which does the relay's job in the node.
  */
 export class RedisLink implements Link {
   ready = false;
-  readonly features = Features.FAILURE_NOTICES | Features.PRESENCE;
-  readonly localAddress = '';
   readonly writableLength = 0;
-  isPaused = false;
-  lastReceived = Date.now();
-  lastSent = Date.now();
+  private isPaused = false;
 
   private pub: RedisClientLike | undefined;
   private sub: RedisClientLike | undefined;
-  private store: PresenceStore | undefined;
+  private store: RedisPresenceStore | undefined;
+  private router: RedisRouter | undefined;
   private readonly ownsClients: boolean;
   private readonly decoder = new FrameDecoder({ maxFrameBytes: 0x7fff_ffff });
-  private readonly deliverWriter = new FrameWriter(16 * 1024);
-  private readonly spans = new RouteSpans();
-  private readonly origin: Buffer;
   private readonly channel: string;
-  private queue: Promise<void> = Promise.resolve();
-  /** Routes published and waiting for their replies, so that `end()` lets their reports out first. */
-  private readonly routing = new Set<Promise<void>>();
-  /** On a cluster, the last report issued: each waits for the one before (see route). */
-  private lastReport: Promise<void> = Promise.resolve();
-  private backlog = 0;
-  private resetParts: string[] = [];
   private paused: Buffer[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
-    private readonly options: RedisLinkOptions,
+    private readonly options: RedisLinkOptions & LinkContext,
     private readonly events: LinkEvents,
   ) {
     this.ownsClients = typeof options.target === 'string';
-    const id = Buffer.from(options.nodeId, 'utf8');
-    this.origin = Buffer.concat([Buffer.of(id.length), id]);
-    this.channel = channelOf(options.prefix, options.nodeId);
-    this.start().catch((err: unknown) => this.destroy(asRelayError(err, 'could not connect to redis')));
+    this.channel = channelOf(options.redis.prefix, options.nodeId);
+    this.start().catch((err: unknown) => this.destroy(asConnectError(err)));
   }
 
   write(parts: Buffer[]): void {
     if (this.closed) return;
-    this.lastSent = Date.now();
     for (const part of parts) this.decoder.push(part);
     let frame: Buffer | undefined;
-    while ((frame = this.decoder.next()) !== undefined) this.enqueue(frame);
+    while ((frame = this.decoder.next()) !== undefined) this.router?.enqueue(frame);
   }
-
-  ping(): void {}
 
   pause(): void {
     this.isPaused = true;
@@ -114,18 +62,14 @@ export class RedisLink implements Link {
     this.isPaused = false;
     const held = this.paused;
     this.paused = [];
-    for (const payload of held) {
-      if (this.isPaused) this.paused.push(payload);
-      else this.events.onFrame(payload, 0, payload.length);
-    }
+    for (const payload of held) this.toClient(payload);
   }
 
   end(): void {
     if (this.closed) return;
     // Reports of frames already written come back before the link closes; so
     // do the messages already published to this node (see unsubscribe).
-    void this.queue
-      .then(() => Promise.all(this.routing))
+    void (this.router?.drain() ?? Promise.resolve())
       .then(() => this.store?.leave(this.options.nodeId))
       .then(() => this.unsubscribe())
       .catch(() => {})
@@ -159,35 +103,59 @@ export class RedisLink implements Link {
     // Check with the server rather than trust the client library's word.
     await this.verifySubscribed();
     if (this.abandoned()) return;
-    this.store = new RedisPresenceStore(pub, { ...this.options.presence, prefix: this.options.prefix });
-    await this.store.heartbeat(this.options.nodeId);
+    const { redis, nodeId } = this.options;
+    const store = new RedisPresenceStore(pub, {
+      prefix: redis.prefix,
+      livenessMs: redis.livenessMs,
+      mode: redis.presence,
+      legacyHashKey: redis.legacyHashKey,
+    });
+    this.store = store;
+    await store.heartbeat(nodeId);
     if (this.abandoned()) return;
     for (const client of [pub, sub]) {
       client.on('close', this.onClientClose);
       client.on('end', this.onClientClose);
     }
-    const livenessMs = this.options.presence.livenessMs ?? 15_000;
-    // The heartbeat also watches the connection: a Redis that stops answering
-    // (frozen, or cut off without a reset) would otherwise hold this link
-    // forever. Unanswered for livenessMs, this node is out of presence
-    // anyway: the link gives up and the client connects again.
-    let pendingSince = 0;
-    this.heartbeat = setInterval(() => {
-      if (pendingSince !== 0) {
-        if (Date.now() - pendingSince > livenessMs) {
-          this.destroy(new RelayError(ErrorCodes.HEARTBEAT, `redis did not answer the presence heartbeat within ${livenessMs} ms`));
-        }
-        return;
-      }
-      pendingSince = Date.now();
-      this.store?.heartbeat(this.options.nodeId).then(
-        () => (pendingSince = 0),
-        (err: unknown) => this.destroy(asRelayError(err, 'presence heartbeat failed')),
-      );
-    }, Math.max(50, livenessMs / 3));
-    this.heartbeat.unref();
+    this.router = new RedisRouter(pub, store, nodeId, redis.prefix, {
+      reply: (payload) => this.toClient(payload),
+      fail: (error) => this.destroy(error),
+    });
+    this.keepAlive(store, redis.livenessMs);
     this.ready = true;
-    this.events.onReady({ maxFrameBytes: this.options.maxFrameBytes, heartbeatMs: 0 });
+    // The relay's features a node relies on: failure notices and presence.
+    this.events.onReady({
+      maxFrameBytes: this.options.maxFrameBytes,
+      features: Features.FAILURE_NOTICES | Features.PRESENCE,
+      localAddress: '',
+    });
+  }
+
+  /**
+   * Refreshes this node's presence. The heartbeat also watches the connection:
+   * a Redis that stops answering (frozen, or cut off without a reset) would
+   * otherwise hold this link forever. Unanswered for `livenessMs`, this node
+   * is out of presence anyway: the link gives up and the client connects again.
+   */
+  private keepAlive(store: RedisPresenceStore, livenessMs: number): void {
+    let pendingSince = 0;
+    this.heartbeat = setInterval(
+      () => {
+        if (pendingSince !== 0) {
+          if (Date.now() - pendingSince > livenessMs) {
+            this.destroy(new HeartbeatError(`redis did not answer the presence heartbeat within ${livenessMs} ms`));
+          }
+          return;
+        }
+        pendingSince = Date.now();
+        store.heartbeat(this.options.nodeId).then(
+          () => (pendingSince = 0),
+          (err: unknown) => this.destroy(asEngineError(err, 'presence heartbeat failed')),
+        );
+      },
+      Math.max(50, livenessMs / 3),
+    );
+    this.heartbeat.unref();
   }
 
   /** True when the link was closed while starting; the clients made so far are released. */
@@ -218,174 +186,34 @@ export class RedisLink implements Link {
     const command = pub.isCluster ? 'SHARDNUMSUB' : 'NUMSUB';
     const replies = await Promise.all(servers.map((server) => server.call('PUBSUB', command, this.channel) as Promise<unknown[]>));
     const subscribers = replies.reduce((sum: number, reply) => sum + Number(reply[1] ?? 0), 0);
-    if (subscribers < 1) {
-      throw new RelayError(ErrorCodes.CLOSED, `redis reports no subscriber on ${this.channel} after subscribing`);
-    }
+    if (subscribers < 1) throw new ConnectError(`redis reports no subscriber on ${this.channel} after subscribing`);
   }
 
   private readonly onMessage = (channel: Buffer, message: Buffer): void => {
     if (this.closed || channel.toString() !== this.channel) return;
-    this.lastReceived = Date.now();
-    if (this.isPaused) this.paused.push(message);
-    else this.events.onFrame(message, 0, message.length);
+    this.toClient(message);
   };
+
+  private toClient(payload: Buffer): void {
+    if (this.closed) return;
+    if (this.isPaused) this.paused.push(payload);
+    else this.events.onFrame(payload, 0, payload.length);
+  }
 
   private readonly onClientError = (): void => {
     // 'close' or 'end' follows and carries the failure to the client.
   };
 
   private readonly onClientClose = (): void => {
-    this.destroy(new RelayError(ErrorCodes.CLOSED, 'the connection to redis closed'));
+    this.destroy(new DisconnectedError('the connection to redis closed'));
   };
-
-  /** Handles frames strictly in order, without a microtask per frame when nothing is waiting. */
-  private enqueue(frame: Buffer): void {
-    if (this.backlog === 0 && frame[0] === FrameType.ROUTE) {
-      this.route(frame);
-      return;
-    }
-    this.backlog++;
-    this.queue = this.queue
-      .then(() => this.handle(frame))
-      .catch((err: unknown) => this.destroy(asRelayError(err, 'redis command failed')))
-      .finally(() => this.backlog--);
-  }
-
-  private async handle(frame: Buffer): Promise<void> {
-    if (this.closed) return;
-    switch (frame[0]) {
-      case FrameType.ROUTE:
-        this.route(frame);
-        return;
-      case FrameType.SEND_USERS:
-        await this.sendToUsers(frame);
-        return;
-      case FrameType.PRESENCE:
-        await this.presence(frame);
-        return;
-      case FrameType.LOCATE: {
-        const { seq, users } = decodeLocate(frame);
-        const located = await this.store!.locate(users);
-        this.reply(encodeLocated(seq, users.map((user) => [user, located.get(user) ?? []] as const)));
-        return;
-      }
-      default:
-        // GOODBYE and PING have no meaning without a relay.
-        return;
-    }
-  }
-
-  /** One PUBLISH per host, issued now; the report follows the replies. */
-  private route(frame: Buffer): void {
-    const spans = this.spans;
-    scanRoute(frame, spans);
-    const hosts: string[] = [];
-    const users: Buffer[] = [];
-    const published: Array<Promise<number>> = [];
-    for (let i = 0; i < spans.hostCount; i++) {
-      const host = frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i));
-      writeDeliver(this.deliverWriter, this.origin, spans.flags, frame, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, spans.end, undefined);
-      hosts.push(host);
-      users.push(frame.subarray(spans.usersStart(i), spans.usersEnd(i)));
-      published.push(this.publish(host, this.takeDeliver()));
-    }
-    const { seq, flags } = spans;
-    const replies = Promise.all(published);
-    // On a cluster the hosts' channels live on different shards, whose replies
-    // come back on different connections: a report waits for the ones before
-    // it, so that a sender's reports and offline notices keep their order, as
-    // from a relay. (On one server the replies come back in order anyway.)
-    const cluster = this.pub!.isCluster === true;
-    const ordered = cluster ? Promise.all([replies, this.lastReport]).then(([counts]) => counts) : replies;
-    const done = ordered.then(
-      (counts) => {
-        const failed: FailedHost[] = [];
-        const delivered: string[] = [];
-        counts.forEach((count, i) => {
-          if (count > 0) delivered.push(hosts[i]!);
-          else failed.push({ host: hosts[i]!, reason: FailureReason.OFFLINE, users: readUserList(users[i]!, 0) });
-        });
-        this.report(seq, flags, delivered, failed);
-      },
-      (err: unknown) => this.destroy(asRelayError(err, 'publish failed')),
-    );
-    if (cluster) this.lastReport = done;
-    this.routing.add(done);
-    void done.finally(() => this.routing.delete(done));
-  }
-
-  private async sendToUsers(frame: Buffer): Promise<void> {
-    const { flags, seq, usersStart, payloadStart } = scanSendUsers(frame);
-    const users = readUserList(frame, usersStart);
-    const payload = frame.subarray(payloadStart);
-    const kind = ((flags & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
-    const located = await this.store!.locate(users);
-    const byNode = new Map<string, string[]>();
-    const nowhere: string[] = [];
-    for (const user of users) {
-      const nodes = located.get(user) ?? [];
-      if (nodes.length === 0) nowhere.push(user);
-      for (const node of nodes) (byNode.get(node) ?? byNode.set(node, []).get(node)!).push(user);
-    }
-    const nodes = [...byNode.keys()];
-    const counts = await Promise.all(
-      nodes.map((node) => this.publish(node, encodeDeliver(this.options.nodeId, byNode.get(node)!, kind, payload))),
-    );
-    const delivered: string[] = [];
-    const failed: FailedHost[] = [];
-    counts.forEach((count, i) => {
-      if (count > 0) delivered.push(nodes[i]!);
-      else failed.push({ host: nodes[i]!, reason: FailureReason.OFFLINE, users: byNode.get(nodes[i]!)! });
-    });
-    if (nowhere.length > 0) failed.push({ host: '', reason: FailureReason.NOWHERE, users: nowhere });
-    await this.lastReport;
-    this.report(seq, flags, delivered, failed);
-  }
-
-  private async presence(frame: Buffer): Promise<void> {
-    const { op, usersStart } = decodePresence(frame);
-    const users = readUserList(frame, usersStart);
-    const node = this.options.nodeId;
-    const store = this.store!;
-    if (op === PresenceOp.ONLINE) await store.online(node, users);
-    else if (op === PresenceOp.OFFLINE) await store.offline(node, users);
-    else if (op === PresenceOp.RESET_PART) this.resetParts.push(...users);
-    else {
-      const all = this.resetParts.length > 0 ? this.resetParts.concat(users) : users;
-      this.resetParts = [];
-      await store.reset(node, all);
-    }
-  }
-
-  private publish(host: string, deliver: Buffer): Promise<number> {
-    const pub = this.pub!;
-    const channel = channelOf(this.options.prefix, host);
-    return pub.isCluster ? (pub.spublish!(channel, deliver) as Promise<number>) : pub.publish(channel, deliver);
-  }
-
-  /** The DELIVER just written, without its length prefix: a channel message is already framed. */
-  private takeDeliver(): Buffer {
-    const parts = this.deliverWriter.take();
-    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return frame.subarray(4);
-  }
-
-  private report(seq: number, flags: number, delivered: string[], failed: FailedHost[]): void {
-    const full = (flags & RouteFlags.REPORT) !== 0;
-    if (full || failed.length > 0) this.reply(encodeReport({ seq, full, delivered, failed }));
-  }
-
-  private reply(payload: Buffer): void {
-    if (this.closed) return;
-    if (this.isPaused) this.paused.push(payload);
-    else this.events.onFrame(payload, 0, payload.length);
-  }
 
   private shutdown(reason: RelayError | undefined): void {
     if (this.closed) return;
     this.closed = true;
     this.ready = false;
     clearInterval(this.heartbeat);
+    this.router?.stop();
     this.releaseClients();
     this.events.onClose(reason);
   }
@@ -405,12 +233,8 @@ export class RedisLink implements Link {
   }
 }
 
-function channelOf(prefix: string, node: string): string {
-  return `${prefix}node:${node}`;
-}
-
-function asRelayError(err: unknown, what: string): RelayError {
-  if (err instanceof RelayError) return err;
-  if (err instanceof ProtocolError) return err;
-  return new RelayError(ErrorCodes.CLOSED, `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+/** Why starting failed: coded errors pass through; anything else is a failed connect. */
+function asConnectError(err: unknown): RelayError {
+  const coded = asEngineError(err, 'could not connect to redis');
+  return coded.code === 'ERR_ENGINE' ? new ConnectError(coded.message, { cause: err }) : coded;
 }

@@ -1,6 +1,16 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { FrameDecoder } from '../codec/frame-decoder.js';
-import { AuthError, ErrorCodes, ProtocolError, RelayError, TimeoutError, errorFromCode } from '../errors.js';
+import { FrameDecoder } from '../../codec/frame-decoder.js';
+import {
+  AuthError,
+  ConnectError,
+  DisconnectedError,
+  ErrorCodes,
+  HeartbeatError,
+  ProtocolError,
+  RelayError,
+  TimeoutError,
+  errorFromCode,
+} from '../../errors.js';
 import {
   FrameType,
   PROTOCOL_VERSION_MAX,
@@ -13,38 +23,37 @@ import {
   proofsEqual,
   relayProof,
   type WelcomeFrame,
-} from '../protocol/index.js';
-import { goAddress } from '../legacy/go-address.js';
-import type { Link, LinkEvents } from './link.js';
-import type { Endpoint } from './url.js';
+} from '../../protocol/index.js';
+import { goAddress } from '../../legacy/go-address.js';
+import type { Secret } from '../../secret.js';
+import type { Link, LinkContext, LinkEvents } from '../link.js';
+import type { Endpoint } from '../url.js';
 
 // Frames the client itself handles; the connection answers the rest.
 function isRelayed(type: number): boolean {
   return type === FrameType.DELIVER || type === FrameType.ACK || type === FrameType.REPORT || type === FrameType.LOCATED;
 }
 
-/** What a {@link Connection} reports to the client that owns it. */
-export type ConnectionEvents = LinkEvents;
-
-export interface ConnectionOptions {
+/** What a TCP link needs besides the {@link LinkContext}. */
+export interface TcpLinkOptions {
   /** `legacy` speaks to a Go transmit hub: no handshake, JSON documents, no heartbeats. */
   dialect: 'binary' | 'legacy';
   endpoint: Endpoint;
-  nodeId: string;
-  secret: Buffer | undefined;
-  maxFrameBytes: number;
-  connectTimeoutMs: number;
+  secret: Secret | undefined;
 }
+
+type ConnectionOptions = TcpLinkOptions & LinkContext;
 
 /**
  * One TCP connection to the relay: the handshake, heartbeats and the inbound
  * frame loop. Reconnection is the client's business; a connection lives once.
  */
-export class Connection implements Link {
+export class TcpLink implements Link {
   ready = false;
   welcome: WelcomeFrame | undefined;
-  lastReceived = Date.now();
-  lastSent = Date.now();
+  private lastReceived = Date.now();
+  private lastSent = Date.now();
+  private heartbeat: NodeJS.Timeout | undefined;
   readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private readonly nonce = newNonce();
@@ -52,26 +61,34 @@ export class Connection implements Link {
   private closed = false;
   private closeReason: RelayError | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** True once the TCP connection is up (before any hello). */
+  private established = false;
+  /** True once this end asked to close: a close then is no failure. */
+  private ending = false;
 
   constructor(
     private readonly options: ConnectionOptions,
-    private readonly events: ConnectionEvents,
+    private readonly events: LinkEvents,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.socket = netConnect({ host: options.endpoint.host, port: options.endpoint.port, noDelay: true });
     this.connectTimer = setTimeout(() => {
-      this.destroy(new TimeoutError(`no welcome from the relay within ${options.connectTimeoutMs} ms`));
+      const where = `${options.endpoint.host}:${options.endpoint.port}`;
+      this.destroy(
+        this.established
+          ? new TimeoutError(`no welcome from the relay at ${where} within ${options.connectTimeoutMs} ms`)
+          : new ConnectError(`no connection to ${where} within ${options.connectTimeoutMs} ms`),
+      );
     }, options.connectTimeoutMs);
     this.socket.once('connect', this.onConnect);
     this.socket.on('data', this.onData);
     this.socket.on('error', (err) => {
-      this.closeReason ??= new RelayError(ErrorCodes.CLOSED, `connection to the relay failed: ${err.message}`, { cause: err });
+      // The OS error (ECONNREFUSED, ENOTFOUND, ECONNRESET, ...) is the cause, and its message says which.
+      this.closeReason ??= this.established
+        ? new DisconnectedError(`the connection to the relay failed: ${err.message}`, { cause: err })
+        : new ConnectError(`could not connect to the relay: ${err.message}`, { cause: err });
     });
     this.socket.on('close', this.onSocketClose);
-  }
-
-  get features(): number {
-    return this.welcome?.features ?? 0;
   }
 
   /** Bytes handed to the socket and not yet sent. */
@@ -91,8 +108,25 @@ export class Connection implements Link {
     this.lastSent = Date.now();
   }
 
-  ping(): void {
-    this.write([encodeControl({ type: FrameType.PING })]);
+  /**
+   * Keeps the relay's heartbeat terms: pings when this end has been quiet for
+   * an interval, and gives the relay up when it has been silent for two
+   * (unless reading is paused: then the silence is ours).
+   */
+  private keepAlive(heartbeatMs: number): void {
+    if (heartbeatMs <= 0) return;
+    this.heartbeat = setInterval(
+      () => {
+        const now = Date.now();
+        if (!this.paused && now - this.lastReceived > 2 * heartbeatMs) {
+          this.destroy(new HeartbeatError(`no traffic from the relay for ${now - this.lastReceived} ms`));
+        } else if (now - this.lastSent >= heartbeatMs) {
+          this.write([encodeControl({ type: FrameType.PING })]);
+        }
+      },
+      Math.max(10, heartbeatMs / 4),
+    );
+    this.heartbeat.unref();
   }
 
   /** Stops handing out frames and reading the socket (the delivery queue is full). */
@@ -110,13 +144,10 @@ export class Connection implements Link {
     if (!this.paused) this.socket.resume();
   }
 
-  get isPaused(): boolean {
-    return this.paused;
-  }
-
   /** Says goodbye and half-closes; frames still arriving (reports) are handled until the relay hangs up. */
   end(): void {
     if (this.closed) return;
+    this.ending = true;
     if (this.ready && this.options.dialect === 'binary') {
       this.write([encodeControl({ type: FrameType.GOODBYE, code: ErrorCodes.CLOSED, message: 'node closing' })]);
     }
@@ -129,17 +160,18 @@ export class Connection implements Link {
   }
 
   /** This end's address as `ip:port`, as a Go hub keys this node. */
-  get localAddress(): string {
+  private get localAddress(): string {
     return goAddress(this.socket.localAddress, this.socket.localPort);
   }
 
   private readonly onConnect = (): void => {
+    this.established = true;
     if (this.options.dialect === 'legacy') {
       // A Go hub registers a node the moment it connects: nothing to say first.
       clearTimeout(this.connectTimer);
       this.socket.setKeepAlive(true, 10_000);
       this.ready = true;
-      this.events.onReady({ maxFrameBytes: this.options.maxFrameBytes, heartbeatMs: 0 });
+      this.events.onReady({ maxFrameBytes: this.options.maxFrameBytes, features: 0, localAddress: this.localAddress });
       return;
     }
     this.write([
@@ -187,7 +219,7 @@ export class Connection implements Link {
         this.write([
           encodeControl({
             type: FrameType.AUTH,
-            proof: nodeProof(this.options.secret, frame.nonce, this.nonce, this.options.nodeId),
+            proof: nodeProof(this.options.secret.reveal(), frame.nonce, this.nonce, this.options.nodeId),
           }),
         ]);
         this.challenge = frame.nonce;
@@ -198,7 +230,8 @@ export class Connection implements Link {
         clearTimeout(this.connectTimer);
         this.ready = true;
         this.welcome = frame;
-        this.events.onReady({ maxFrameBytes: frame.maxFrameBytes, heartbeatMs: frame.heartbeatMs });
+        this.keepAlive(frame.heartbeatMs);
+        this.events.onReady({ maxFrameBytes: frame.maxFrameBytes, features: frame.features, localAddress: this.localAddress });
         return;
       case FrameType.PING:
         this.write([encodeControl({ type: FrameType.PONG })]);
@@ -221,7 +254,7 @@ export class Connection implements Link {
     const secret = this.options.secret;
     if (!secret) return;
     // A relay that skipped the challenge, or answered with a wrong proof, does not hold our secret.
-    const expected = this.challenge && relayProof(secret, this.challenge, this.nonce, this.options.nodeId);
+    const expected = this.challenge && relayProof(secret.reveal(), this.challenge, this.nonce, this.options.nodeId);
     if (!expected || !proofsEqual(welcome.proof, expected)) {
       throw new AuthError('the relay could not prove it holds the shared secret');
     }
@@ -231,6 +264,12 @@ export class Connection implements Link {
     this.closed = true;
     this.ready = false;
     clearTimeout(this.connectTimer);
+    clearInterval(this.heartbeat);
+    if (this.closeReason === undefined && !this.ending) {
+      this.closeReason = this.established
+        ? new DisconnectedError('the relay closed the connection')
+        : new ConnectError('the connection closed before it was established');
+    }
     this.events.onClose(this.closeReason);
   };
 }

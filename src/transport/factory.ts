@@ -1,0 +1,79 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { Secret } from '../secret.js';
+import type { Link, LinkContext, LinkEvents } from './link.js';
+import { REDIS_DEFAULTS, type RedisTransportOptions } from './redis/options.js';
+import type { RedisClientLike } from './redis/redis-client-like.js';
+import { RedisLink } from './redis/redis-link.js';
+import { TcpLink } from './tcp/tcp-link.js';
+import { isRedisUrl, parseRelayUrl, type Endpoint } from './url.js';
+
+/** The options a transport is picked from (a subset of the client's). */
+export interface TransportOptions {
+  url?: string | undefined;
+  redis?: RedisClientLike | undefined;
+  redisOptions?: RedisTransportOptions | undefined;
+}
+
+/** Which transport a client runs over, with what it needs; resolved once, from the options. */
+export type TransportSpec =
+  | { kind: 'tcp'; dialect: 'binary' | 'legacy'; endpoint: Endpoint; secret: Secret | undefined }
+  | { kind: 'redis'; target: string | RedisClientLike; redis: Required<RedisTransportOptions> };
+
+/**
+ * Picks the transport from the url or the options: `tcp://` is a relay (or a
+ * Go hub, in the legacy dialect); `redis://`, `rediss://` or a ready client in
+ * `redis` run without a relay, over Redis.
+ */
+export function resolveTransport(options: TransportOptions, dialect: 'binary' | 'legacy', secret: Secret | undefined): TransportSpec {
+  const redisTarget = options.redis ?? (isRedisUrl(options.url) ? options.url : undefined);
+  if (redisTarget === undefined) {
+    if (options.url === undefined)
+      throw new InvalidArgumentError('url is required: tcp://host:port (a relay) or redis://host:port (Redis)');
+    return { kind: 'tcp', dialect, endpoint: parseRelayUrl(options.url), secret };
+  }
+  if (options.redis !== undefined && options.url !== undefined) throw new InvalidArgumentError('give either url or redis, not both');
+  if (dialect === 'legacy') throw new InvalidArgumentError('the legacy dialect runs over a Go hub, not over redis');
+  const r = options.redisOptions ?? {};
+  return {
+    kind: 'redis',
+    target: redisTarget,
+    redis: {
+      prefix: r.prefix ?? REDIS_DEFAULTS.prefix,
+      livenessMs: positive('redisOptions.livenessMs', r.livenessMs ?? REDIS_DEFAULTS.livenessMs),
+      presence: r.presence ?? REDIS_DEFAULTS.presence,
+      legacyHashKey: r.legacyHashKey ?? REDIS_DEFAULTS.legacyHashKey,
+    },
+  };
+}
+
+/** Opens one link of the transport `spec` names. */
+export function createLink(spec: TransportSpec, context: LinkContext, events: LinkEvents): Link {
+  switch (spec.kind) {
+    case 'tcp':
+      return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret }, events);
+    case 'redis':
+      return new RedisLink({ ...context, target: spec.target, redis: spec.redis }, events);
+  }
+}
+
+/** Where a spec points, for messages. */
+export function describeTransport(spec: TransportSpec): string {
+  if (spec.kind === 'tcp') return `the relay at ${spec.endpoint.host}:${spec.endpoint.port}`;
+  return typeof spec.target === 'string' ? `redis at ${redactUrl(spec.target)}` : 'redis';
+}
+
+/** A url with any password replaced, fit for messages and logs. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'redacted';
+    return parsed.toString();
+  } catch {
+    return 'redis';
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
