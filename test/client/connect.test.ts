@@ -176,6 +176,24 @@ describe('options a newcomer gets wrong', () => {
     expect(() => new RelayClient({ url: 'tcp://127.0.0.1:8333', nodeId })).toThrow(InvalidArgumentError);
   });
 
+  it('ids over 255 bytes: locate, send, sendToUsers and online answer ERR_INVALID_ARGUMENT, never a bare RangeError', async () => {
+    const { url } = await startServer();
+    const client = await connectClient(url, 'im-1');
+    const long = 'u'.repeat(300);
+    for (const attempt of [
+      client.locate([long]),
+      client.send({ other: [long] }, 'x'),
+      client.send({ [long]: ['u'] }, 'x'),
+      client.sendToUsers([long], 'x'),
+    ]) {
+      const err = await rejection(attempt);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(() => client.online([long])).toThrow(InvalidArgumentError);
+    // The client is still fine.
+    expect((await client.send({ 'im-1': ['me'] }, 'ok')).delivered).toEqual(['im-1']);
+  });
+
   it('secrets never show in inspect, JSON or string output', async () => {
     const secret = 's3cret-value-123';
     const { server } = await startServer({ secret });
