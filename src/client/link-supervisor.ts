@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ClosedError, ConnectError, ErrorCodes, type RelayError } from '../errors.js';
 import { createLink, describeTransport } from '../transport/factory.js';
 import type { Link, LinkTerms } from '../transport/link.js';
@@ -61,6 +62,8 @@ export class LinkSupervisor {
   private waiters: Array<{ resolve: () => void; reject: (e: RelayError) => void }> = [];
   private closeDone: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  /** Names this client instance in every send it makes (see `LinkContext.incarnation`). */
+  readonly incarnation = randomBytes(8);
 
   constructor(
     private readonly options: ResolvedClientOptions,
@@ -129,7 +132,12 @@ export class LinkSupervisor {
     const timeoutMs = this.everReady ? this.options.connectTimeoutMs : Math.max(1, this.connectDeadline - now);
     const link: Link = createLink(
       this.options.transport,
-      { nodeId: this.options.nodeId, maxFrameBytes: this.options.maxFrameBytes, connectTimeoutMs: timeoutMs },
+      {
+        nodeId: this.options.nodeId,
+        incarnation: this.incarnation,
+        maxFrameBytes: this.options.maxFrameBytes,
+        connectTimeoutMs: timeoutMs,
+      },
       {
         onReady: (terms) => {
           if (link === this.current) this.onReady(terms);

@@ -17,7 +17,7 @@ export interface TransportOptions {
 /** Which transport a client runs over, with what it needs; resolved once, from the options. */
 export type TransportSpec =
   | { kind: 'tcp'; dialect: 'binary' | 'legacy'; endpoint: Endpoint; secret: Secret | undefined }
-  | { kind: 'redis'; target: string | RedisClientLike; redis: Required<RedisTransportOptions> };
+  | { kind: 'redis'; target: string | RedisClientLike; redis: Required<RedisTransportOptions>; secret: Secret | undefined };
 
 /**
  * Picks the transport from the url or the options: `tcp://` is a relay (or a
@@ -37,6 +37,7 @@ export function resolveTransport(options: TransportOptions, dialect: 'binary' | 
   return {
     kind: 'redis',
     target: redisTarget,
+    secret,
     redis: {
       prefix: r.prefix ?? REDIS_DEFAULTS.prefix,
       livenessMs: positive('redisOptions.livenessMs', r.livenessMs ?? REDIS_DEFAULTS.livenessMs),
@@ -52,7 +53,7 @@ export function createLink(spec: TransportSpec, context: LinkContext, events: Li
     case 'tcp':
       return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret }, events);
     case 'redis':
-      return new RedisLink({ ...context, target: spec.target, redis: spec.redis }, events);
+      return new RedisLink({ ...context, target: spec.target, redis: spec.redis, secret: spec.secret }, events);
   }
 }
 

@@ -32,6 +32,12 @@ export interface Link {
 export interface LinkContext {
   /** This node's id (empty in the legacy dialect, keyed by its address). */
   nodeId: string;
+  /**
+   * 8 random bytes, new for every client instance: with a send's sequence
+   * number it names the send, so that a receiver can drop one it already
+   * took when the send comes again after a reconnect.
+   */
+  incarnation: Buffer;
   /** Largest frame this node accepts. */
   maxFrameBytes: number;
   /** Time this one attempt has to become ready. */

@@ -5,6 +5,7 @@ import type { Link, LinkContext, LinkEvents } from '../link.js';
 import { connectRedis, whenReady } from './connect.js';
 import { channelOf, type RedisTransportOptions } from './options.js';
 import { RedisPresenceStore } from './presence-store.js';
+import type { Secret } from '../../secret.js';
 import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
 
@@ -13,6 +14,8 @@ export interface RedisLinkOptions {
   /** A `redis://` or `rediss://` url, or a ready-made client (`Redis` or `Cluster`). */
   target: string | RedisClientLike;
   redis: Required<RedisTransportOptions>;
+  /** The cluster's shared secret, when the clients have one. */
+  secret: Secret | undefined;
 }
 
 /**
