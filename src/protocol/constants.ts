@@ -20,6 +20,8 @@ export const FrameType = {
   LOCATE: 0x8e,
   LOCATED: 0x8f,
   ACK: 0x90,
+  CONSUMED: 0x91,
+  EXPIRE: 0x92,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -37,7 +39,27 @@ export const RouteFlags = {
 export const ReportFlags = {
   /** A full report answering a ROUTE that asked for one. */
   FULL: 0x01,
+  /**
+   * The delivered list is left out: every host the ROUTE named and the failed
+   * list does not name took its users (the sender knows the hosts it named).
+   */
+  IMPLIED: 0x02,
 } as const;
+
+/** Bits of a DELIVER frame's flags byte, besides the payload kind. */
+export const DeliverFlags = {
+  /**
+   * The origin id is followed by the origin's 8-byte incarnation and the
+   * send's u32 sequence: together they name the send, so a node drops one it
+   * already took when it comes again.
+   */
+  STAMPED: 0x40,
+} as const;
+
+/** Bytes of a DELIVER's stamp: incarnation and sequence. */
+export const STAMP_BYTES = 12;
+/** Bytes of a node's incarnation. */
+export const INCARNATION_BYTES = 8;
 
 /**
  * The payload kind travels in bits 4-5 of ROUTE and DELIVER flags so that the
@@ -87,4 +109,13 @@ export const Features = {
    * this bit when it will send them.
    */
   ACKS: 0x04,
+  /**
+   * Effectively-once delivery. A node that announces it sends its
+   * incarnation and a delivery window in HELLO, reads stamped DELIVERs and
+   * EXPIRE, and answers with CONSUMED as its application takes deliveries;
+   * the relay then reports a host delivered only once its application took
+   * the message, writes within the window, and holds a dropped node's
+   * deliveries for the presence grace.
+   */
+  ONCE: 0x08,
 } as const;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { encodeFrame } from '../codec/encode-frame.js';
-import { FrameType, NONCE_BYTES, PROOF_BYTES } from './constants.js';
+import { Features, FrameType, INCARNATION_BYTES, NONCE_BYTES, PROOF_BYTES } from './constants.js';
 import { checkNodeId, nodeIdProblem } from './node-id.js';
 import { Reader } from './reader.js';
 
@@ -15,6 +15,8 @@ export interface HelloFrame {
   features: number;
   /** Fresh random bytes: the relay's proof in WELCOME covers them. */
   nonce: Buffer;
+  /** With `Features.ONCE`: the node's incarnation (8 bytes) and its first delivery window. */
+  once?: { incarnation: Buffer; window: number } | undefined;
 }
 
 /** The relay's answer to HELLO when it requires a shared secret. */
@@ -73,12 +75,16 @@ export function encodeControl(frame: ControlFrame): Buffer {
     case FrameType.HELLO: {
       const id = Buffer.from(checkNodeId(frame.nodeId, 'node id'), 'utf8');
       checkBytes(frame.nonce, NONCE_BYTES, 'nonce');
+      const once = frame.once;
+      if (once !== undefined) checkBytes(once.incarnation, INCARNATION_BYTES, 'incarnation');
+      const features = once === undefined ? frame.features & ~Features.ONCE : frame.features | Features.ONCE;
       return encodeFrame(
         Buffer.concat([
           bytes(FrameType.HELLO, frame.minVersion, frame.maxVersion, id.length),
           id,
-          u32s(frame.maxFrameBytes, frame.features),
+          u32s(frame.maxFrameBytes, features),
           frame.nonce,
+          ...(once === undefined ? [] : [once.incarnation, u32s(once.window)]),
         ]),
       );
     }
@@ -141,8 +147,9 @@ export function decodeControl(payload: Buffer): ControlFrame {
       const maxFrameBytes = r.u32();
       const features = r.u32();
       const nonce = Buffer.from(r.bytes(NONCE_BYTES));
+      const once = (features & Features.ONCE) !== 0 ? { incarnation: Buffer.from(r.bytes(INCARNATION_BYTES)), window: r.u32() } : undefined;
       // Trailing bytes are fields of a later minor revision: ignored.
-      return { type, minVersion, maxVersion, nodeId, maxFrameBytes, features, nonce };
+      return { type, minVersion, maxVersion, nodeId, maxFrameBytes, features, nonce, once };
     }
     case FrameType.CHALLENGE: {
       const version = r.u8();

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
-import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
+import { DeliverFlags, FrameType, INCARNATION_BYTES, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, STAMP_BYTES, type PayloadKind } from './constants.js';
 import { utf8Text } from '../codec/text.js';
 import { id8 } from './id-writer.js';
 import { dropRepeats } from './unique-ids.js';
@@ -15,6 +15,8 @@ export interface DeliverFrame {
   kind: PayloadKind;
   /** The payload bytes exactly as the sender wrote them. */
   payload: Buffer;
+  /** The send's name, on a stamped DELIVER: the origin's incarnation and the send's seq. */
+  stamp?: { incarnation: Buffer; seq: number };
 }
 
 /**
@@ -36,17 +38,21 @@ export function writeDeliver(
   payloadStart: number,
   payloadEnd: number,
   sharedPayload: Buffer | undefined,
+  incarnation?: Buffer,
+  seq = 0,
 ): void {
   const payloadBytes = payloadEnd - payloadStart;
-  const headBytes = 2 + origin.length + (usersEnd - usersStart);
+  const stampBytes = incarnation === undefined ? 0 : STAMP_BYTES;
+  const headBytes = 2 + origin.length + stampBytes + (usersEnd - usersStart);
   const byReference = sharedPayload !== undefined && payloadBytes >= DEFAULT_COPY_THRESHOLD;
   const off = writer.reserve(headBytes + payloadBytes, byReference ? headBytes : headBytes + payloadBytes);
   const buf = writer.buf;
   buf[off] = FrameType.DELIVER;
-  buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | (incarnation === undefined ? 0 : DeliverFlags.STAMPED);
   // Origins are a few bytes: a loop beats Buffer#copy's fixed cost there.
   for (let i = 0; i < origin.length; i++) buf[off + 2 + i] = origin[i]!;
-  const at = off + 2 + origin.length;
+  let at = off + 2 + origin.length;
+  if (incarnation !== undefined) at = writeStamp(buf, at, incarnation, seq);
   if (byReference) {
     route.copy(buf, at, usersStart, usersEnd);
     writer.appendReference(sharedPayload);
@@ -59,6 +65,13 @@ export function writeDeliver(
   }
 }
 
+/** Writes a stamp (incarnation, then seq) at `at`; returns where it ends. */
+export function writeStamp(buf: Buffer, at: number, incarnation: Buffer, seq: number): number {
+  for (let i = 0; i < INCARNATION_BYTES; i++) buf[at + i] = incarnation[i]!;
+  buf.writeUInt32LE(seq >>> 0, at + INCARNATION_BYTES);
+  return at + STAMP_BYTES;
+}
+
 /**
  * Encodes a DELIVER payload from parts (for the relay's legacy translation,
  * transports without a relay, and tests). A user named twice is written
@@ -66,16 +79,27 @@ export function writeDeliver(
  * user id it cannot carry (the origin may be empty; user ids may not) or a
  * payload that is not bytes.
  */
-export function encodeDeliver(from: string, users: readonly string[], kind: PayloadKind, payload: Uint8Array): Buffer {
+export function encodeDeliver(
+  from: string,
+  users: readonly string[],
+  kind: PayloadKind,
+  payload: Uint8Array,
+  stamp?: { incarnation: Buffer; seq: number },
+): Buffer {
   if (!Array.isArray(users)) throw new InvalidArgumentError('users must be an array');
   if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('a DELIVER payload must be a Uint8Array');
+  if (stamp !== undefined && (!Buffer.isBuffer(stamp.incarnation) || stamp.incarnation.length !== INCARNATION_BYTES)) {
+    throw new InvalidArgumentError(`an incarnation is ${INCARNATION_BYTES} bytes`);
+  }
   const origin = id8(from, 'origin node id', true);
   const ids = dropRepeats(users.slice()).map((u) => id8(u, 'user id'));
-  const size = 2 + origin.length + 4 + ids.reduce((n, id) => n + id.length, 0) + payload.length;
+  const stampBytes = stamp === undefined ? 0 : STAMP_BYTES;
+  const size = 2 + origin.length + stampBytes + 4 + ids.reduce((n, id) => n + id.length, 0) + payload.length;
   const out = Buffer.allocUnsafe(size);
   out[0] = FrameType.DELIVER;
-  out[1] = (kind << PAYLOAD_KIND_SHIFT) & PAYLOAD_KIND_MASK;
+  out[1] = ((kind << PAYLOAD_KIND_SHIFT) & PAYLOAD_KIND_MASK) | (stamp === undefined ? 0 : DeliverFlags.STAMPED);
   let pos = 2 + origin.copy(out, 2);
+  if (stamp !== undefined) pos = writeStamp(out, pos, stamp.incarnation, stamp.seq);
   out.writeUInt32LE(ids.length, pos);
   pos += 4;
   for (const id of ids) pos += id.copy(out, pos);
@@ -91,6 +115,8 @@ export class DeliverSpans {
   kind: PayloadKind = 0;
   originStart = 0;
   originEnd = 0;
+  /** Where the stamp starts (incarnation, then seq), or -1 for an unstamped DELIVER. */
+  stampStart = -1;
   usersStart = 0;
   /** Where the user list ends and the payload begins. */
   payloadStart = 0;
@@ -109,8 +135,16 @@ export function scanDeliver(p: Buffer, spans: DeliverSpans, start: number, end: 
   if (originEnd > end) throw new ProtocolError('deliver: origin truncated');
   spans.originStart = start + 3;
   spans.originEnd = originEnd;
-  spans.usersStart = originEnd;
-  spans.payloadStart = skipUserList(p, originEnd, end);
+  let usersStart = originEnd;
+  if ((p[start + 1]! & DeliverFlags.STAMPED) !== 0) {
+    usersStart += STAMP_BYTES;
+    if (usersStart > end) throw new ProtocolError('deliver: stamp truncated');
+    spans.stampStart = originEnd;
+  } else {
+    spans.stampStart = -1;
+  }
+  spans.usersStart = usersStart;
+  spans.payloadStart = skipUserList(p, usersStart, end);
   spans.payloadEnd = end;
 }
 
@@ -118,10 +152,15 @@ export function scanDeliver(p: Buffer, spans: DeliverSpans, start: number, end: 
 export function decodeDeliver(p: Buffer): DeliverFrame {
   const spans = new DeliverSpans();
   scanDeliver(p, spans, 0, p.length);
-  return {
+  const frame: DeliverFrame = {
     from: utf8Text(p, spans.originStart, spans.originEnd),
     users: decodeUserList(p, spans.usersStart, spans.payloadStart),
     kind: spans.kind,
     payload: p.subarray(spans.payloadStart),
   };
+  if (spans.stampStart >= 0) {
+    const at = spans.stampStart;
+    frame.stamp = { incarnation: Buffer.from(p.subarray(at, at + INCARNATION_BYTES)), seq: p.readUInt32LE(at + INCARNATION_BYTES) };
+  }
+  return frame;
 }

@@ -9,5 +9,6 @@ export * from './route.js';
 export * from './deliver.js';
 export * from './report.js';
 export * from './ack.js';
+export * from './consumed.js';
 export { newNonce, nodeProof, relayProof, proofsEqual } from './auth.js';
 export * from './presence.js';
