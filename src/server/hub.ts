@@ -1,9 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import { DuplicateNodeError, HeartbeatError, ReplacedError, TooManyNodesError, type RelayError } from '../errors.js';
+import { DuplicateNodeError, HeartbeatError, ProtocolError, ReplacedError, TooManyNodesError, type RelayError } from '../errors.js';
 import { FrameType, encodeControl } from '../protocol/index.js';
 import { routeLegacyDocument } from './legacy-routing.js';
 import { PresenceRouter } from './presence-router.js';
 import { Flusher } from './flusher.js';
+import { unstamped } from './held-delivery.js';
+import { Parking } from './parking.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Registry } from './registry.js';
 import { Router } from './router.js';
@@ -39,14 +41,17 @@ export class Hub implements SessionHost {
   readonly sessions = new Set<Session>();
   private readonly router: Router;
   readonly presence: PresenceRouter;
+  /** Deliveries for nodes that are gone and expected back. */
+  readonly parking: Parking;
   private readonly allClosedWaiters: Array<() => void> = [];
 
   constructor(
     readonly options: ResolvedServerOptions,
     private readonly events: EventEmitter<RelayServerEvents>,
   ) {
-    this.router = new Router(this.registry, this.stats, options.maxOutboundBytes);
-    this.presence = new PresenceRouter(this.registry, this.stats, options.maxOutboundBytes, options.presenceGraceMs);
+    this.parking = new Parking(options.presenceGraceMs, options.maxOutboundBytes);
+    this.router = new Router(this.registry, this.stats, options.maxOutboundBytes, this.parking);
+    this.presence = new PresenceRouter(this.registry, this.stats, options.maxOutboundBytes, options.presenceGraceMs, this.parking);
   }
 
   get maxOutboundBytes(): number {
@@ -100,9 +105,27 @@ export class Hub implements SessionHost {
       case FrameType.LOCATE:
         this.presence.locate(session, buf.subarray(start, end));
         return true;
+      case FrameType.CONSUMED:
+        session.consumed(buf, start, end);
+        return true;
       default:
         return false;
     }
+  }
+
+  unpark(session: Session): void {
+    const items = this.parking.take(session.key);
+    if (items.length === 0) return;
+    if (session.window !== undefined) {
+      session.window.prepend(items);
+      return;
+    }
+    // A node back without ONCE reads no stamps, and has no window: written is delivered.
+    for (const item of items) {
+      session.writer.appendEncoded(unstamped(item.frame));
+      item.answers?.settle(item.ticket, session.nodeId, 0, () => []);
+    }
+    session.touch();
   }
 
   routeLegacy(session: Session, payload: Buffer): void {
@@ -112,6 +135,8 @@ export class Hub implements SessionHost {
   release(session: Session, reason: RelayError | undefined): void {
     if (!session.registered) return;
     this.withdraw(session);
+    // What the node had not settled waits for it to come back, for the presence grace.
+    if (session.window !== undefined) this.parking.park(session.key, session.nodeId, session.window.park());
     if (!session.announced) return;
     session.announced = false;
     this.presence.nodeDown(session.key);
@@ -138,6 +163,8 @@ export class Hub implements SessionHost {
       if (session.dialect === 'legacy') continue;
       if (now - session.lastReceived > heartbeatTimeoutMs) {
         session.fail(new HeartbeatError(`no traffic from the node for ${now - session.lastReceived} ms`));
+      } else if (session.window !== undefined && !session.window.sweep(now, this.options.deliveryTimeoutMs)) {
+        session.fail(new ProtocolError(`the node did not answer an EXPIRE within ${this.options.deliveryTimeoutMs} ms`));
       } else if (now - session.lastSent >= heartbeatIntervalMs) {
         session.sendControl(encodeControl({ type: FrameType.PING }));
       }

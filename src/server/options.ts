@@ -47,9 +47,19 @@ export interface RelayServerOptions {
   legacy?: LegacyAcceptance | undefined;
   /**
    * How long a node's users stay located on it after it drops, so a quick
-   * reconnect does not make them flicker offline. Default 5000 ms.
+   * reconnect does not make them flicker offline. Default 5000 ms. A node
+   * that announced ONCE also gets what it had not taken, and what was sent to
+   * it meanwhile, when it is back within this time; and a freshly started
+   * relay holds deliveries for nodes not connected yet for this long.
    */
   presenceGraceMs?: number | undefined;
+  /**
+   * How long a delivery to a ONCE node may wait for its application (beyond
+   * the node's window, or written and not taken) before it is given up and
+   * reported `overflow` to its sender. Keep it, plus `presenceGraceMs`, below
+   * the nodes' `reportTimeoutMs`. Default 3000 ms.
+   */
+  deliveryTimeoutMs?: number | undefined;
 }
 
 /** A relay's options with every default filled in and every value checked. */
@@ -65,6 +75,7 @@ export interface ResolvedServerOptions {
   readonly duplicateNode: 'replace' | 'reject';
   readonly closeTimeoutMs: number;
   readonly presenceGraceMs: number;
+  readonly deliveryTimeoutMs: number;
   /** The accepted secrets (they print as `Secret(<redacted>)`). */
   readonly secrets: readonly Secret[];
   /** Whether a connection from this address may be a legacy node. */
@@ -82,6 +93,7 @@ export const SERVER_DEFAULTS = {
   duplicateNode: 'replace',
   closeTimeoutMs: 2_000,
   presenceGraceMs: 5_000,
+  deliveryTimeoutMs: 3_000,
 } as const;
 
 /** Fills in defaults and rejects inconsistent options in one place. */
@@ -100,6 +112,7 @@ export function resolveServerOptions(options: RelayServerOptions = {}): Resolved
     duplicateNode: options.duplicateNode ?? SERVER_DEFAULTS.duplicateNode,
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? SERVER_DEFAULTS.closeTimeoutMs),
     presenceGraceMs: positive('presenceGraceMs', options.presenceGraceMs ?? SERVER_DEFAULTS.presenceGraceMs),
+    deliveryTimeoutMs: positive('deliveryTimeoutMs', options.deliveryTimeoutMs ?? SERVER_DEFAULTS.deliveryTimeoutMs),
     secrets,
     acceptsLegacy: legacyPolicy(options.legacy, secrets.length > 0),
   };

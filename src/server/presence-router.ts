@@ -5,12 +5,18 @@ import {
   FrameType,
   PAYLOAD_KIND_MASK,
   PresenceOp,
+  DeliverFlags,
+  STAMP_BYTES,
+  writeStamp,
   decodeLocate,
   decodePresence,
   encodeLocated,
   scanSendUsers,
 } from '../protocol/index.js';
 import { ReportBuilder, UsersByNode } from '../presence/users-by-node.js';
+import { HoldingWriter } from './held-delivery.js';
+import type { Parking } from './parking.js';
+import { SendKind } from './pending-answers.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
@@ -26,6 +32,7 @@ import type { RelayStats } from './stats.js';
  */
 export class PresenceRouter {
   readonly table = new PresenceTable();
+  private readonly parked = new HoldingWriter();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   /** The users of RESET_PART frames, by node, until the RESET that completes them. */
   private readonly resetParts = new Map<string, string[]>();
@@ -35,6 +42,7 @@ export class PresenceRouter {
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
     private readonly graceMs: number,
+    private readonly parking: Parking,
   ) {}
 
   /** Applies a PRESENCE frame from `node`. */
@@ -96,32 +104,100 @@ export class PresenceRouter {
     const groups = new UsersByNode<number>();
     forEachUser(p, spans.usersStart, (start, end) => groups.add(start - 1, this.table.nodesOf(p.toString('latin1', start, end))));
 
-    const report = new ReportBuilder();
+    const answers = sender.answers;
+    const ticket = answers === undefined ? 0 : answers.open(spans.seq, spans.flags, SendKind.USERS);
+    const report = answers === undefined ? new ReportBuilder() : undefined;
+    const failed = (host: string, reason: FailureReason, users: string[]): void => {
+      if (answers !== undefined) answers.fail(ticket, host, reason, users);
+      else report!.failedAt(host, reason, users);
+    };
     const payloadBytes = p.length - spans.payloadStart;
+    const now = Date.now();
     for (const [nodeKey, idStarts] of groups.byNode) {
       const target = this.registry.get(nodeKey);
       const host = Buffer.from(nodeKey, 'latin1').toString('utf8');
-      const reason =
-        target === undefined ? FailureReason.OFFLINE : target.outboundBytes > this.maxOutboundBytes ? FailureReason.OVERFLOW : undefined;
-      if (reason !== undefined || target === undefined) {
-        if (reason === FailureReason.OVERFLOW) this.stats.overflows++;
-        report.failedAt(
+      if (target === undefined) {
+        if (answers !== undefined && this.parking.accepts(nodeKey, now)) {
+          const writer = this.parked.writer;
+          writeDeliverFromIds(
+            writer,
+            sender.origin,
+            spans.flags,
+            p,
+            idStarts,
+            spans.payloadStart,
+            payloadBytes,
+            sender.incarnation,
+            spans.seq,
+          );
+          answers.wrote(ticket, host);
+          answers.expect(ticket);
+          this.parking.add(nodeKey, host, { frame: this.parked.take(), answers, ticket, at: now });
+          continue;
+        }
+        failed(
           host,
-          reason ?? FailureReason.OFFLINE,
+          FailureReason.OFFLINE,
           idStarts.map((s) => idAt(p, s)),
         );
         this.stats.usersOffline += idStarts.length;
         continue;
       }
-      writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
+      const window = target.window;
+      const stamp = window !== undefined ? sender.incarnation : undefined;
+      let reason: FailureReason | undefined;
+      if (target.outboundBytes > this.maxOutboundBytes) {
+        reason = FailureReason.OVERFLOW;
+        this.stats.overflows++;
+      } else if (deliverBytes(sender.origin, stamp, p, idStarts, payloadBytes) > target.maxFrameBytes) {
+        // Never written to a node that would cut its connection over it.
+        reason = FailureReason.REFUSED;
+      }
+      if (reason !== undefined) {
+        failed(
+          host,
+          reason,
+          idStarts.map((s) => idAt(p, s)),
+        );
+        this.stats.usersOffline += idStarts.length;
+        continue;
+      }
+      if (window === undefined) {
+        writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes, undefined, 0);
+      } else if (window.mustHold) {
+        writeDeliverFromIds(
+          window.holding.writer,
+          sender.origin,
+          spans.flags,
+          p,
+          idStarts,
+          spans.payloadStart,
+          payloadBytes,
+          stamp,
+          spans.seq,
+        );
+        window.hold(answers, ticket, now);
+        answers?.expect(ticket);
+      } else {
+        const at = window.mark();
+        writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes, stamp, spans.seq);
+        window.wrote(at, answers, ticket, now);
+        answers?.expect(ticket);
+      }
       target.touch();
       this.stats.deliveries++;
-      report.deliveredTo(host);
+      if (answers !== undefined) answers.wrote(ticket, host);
+      else report!.deliveredTo(host);
     }
-    report.nowhere(groups.nowhere.map((s) => idAt(p, s)));
+    const nowhere = groups.nowhere.map((s) => idAt(p, s));
+    if (nowhere.length > 0) failed('', FailureReason.NOWHERE, nowhere);
     this.stats.usersOffline += groups.nowhere.length;
     this.stats.routes++;
-    const answer = report.encode(spans.seq, spans.flags);
+    if (answers !== undefined) {
+      answers.close(ticket);
+      return;
+    }
+    const answer = report!.encode(spans.seq, spans.flags);
     if (answer !== undefined) {
       sender.reportWriter().appendFrame(answer);
       sender.touch();
@@ -163,6 +239,13 @@ function idAt(p: Buffer, s: number): string {
   return p.toString('utf8', s + 1, s + 1 + p[s]!);
 }
 
+/** The payload bytes of the DELIVER {@link writeDeliverFromIds} would write. */
+function deliverBytes(origin: Buffer, stamp: Buffer | undefined, p: Buffer, idStarts: readonly number[], payloadBytes: number): number {
+  let idBytes = 0;
+  for (const s of idStarts) idBytes += 1 + p[s]!;
+  return 2 + origin.length + (stamp === undefined ? 0 : STAMP_BYTES) + 4 + idBytes + payloadBytes;
+}
+
 /** A DELIVER whose user list is gathered from ids scattered in the frame (each at its length byte). */
 function writeDeliverFromIds(
   writer: FrameWriter,
@@ -172,15 +255,16 @@ function writeDeliverFromIds(
   idStarts: readonly number[],
   payloadStart: number,
   payloadBytes: number,
+  incarnation: Buffer | undefined,
+  seq: number,
 ): void {
-  let idBytes = 0;
-  for (const s of idStarts) idBytes += 1 + p[s]!;
-  const total = 2 + origin.length + 4 + idBytes + payloadBytes;
+  const total = deliverBytes(origin, incarnation, p, idStarts, payloadBytes);
   const off = writer.reserve(total);
   const buf = writer.buf;
   buf[off] = FrameType.DELIVER;
-  buf[off + 1] = flags & PAYLOAD_KIND_MASK;
+  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | (incarnation === undefined ? 0 : DeliverFlags.STAMPED);
   let pos = off + 2 + origin.copy(buf, off + 2);
+  if (incarnation !== undefined) pos = writeStamp(buf, pos, incarnation, seq);
   buf.writeUInt32LE(idStarts.length, pos);
   pos += 4;
   for (const s of idStarts) pos += p.copy(buf, pos, s, s + 1 + p[s]!);

@@ -49,6 +49,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', onError);
+        this.hub.parking.begin();
         this.heartbeat = setInterval(() => this.hub.sweep(Date.now()), this.sweepInterval());
         this.heartbeat.unref();
         resolve(this.server.address() as AddressInfo);
@@ -93,6 +94,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private async shutdown(): Promise<void> {
     clearInterval(this.heartbeat);
     this.hub.presence.close();
+    this.hub.parking.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of [...this.hub.sessions]) {
       if (session.ready) session.goodbye(ErrorCodes.SHUTDOWN, 'the relay is shutting down');
@@ -103,9 +105,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   private sweepInterval(): number {
-    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
-    // Fine enough to detect a dead node within the timeout plus a little.
-    return Math.max(10, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs - heartbeatIntervalMs) / 2);
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, deliveryTimeoutMs } = this.options;
+    // Fine enough to detect a dead node within the timeout plus a little, and
+    // to give up deliveries close to their time bound.
+    return Math.max(10, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs - heartbeatIntervalMs, deliveryTimeoutMs / 2) / 2);
   }
 
   private readonly onConnection = (socket: Socket): void => {

@@ -1,6 +1,18 @@
 import { DEFAULT_COPY_THRESHOLD } from '../codec/frame-writer.js';
-import { FailureReason, RouteFlags, RouteSpans, scanRoute, writeDeliver, writeReport } from '../protocol/index.js';
+import {
+  FailureReason,
+  RouteFlags,
+  RouteSpans,
+  STAMP_BYTES,
+  readUserList,
+  scanRoute,
+  writeDeliver,
+  writeReport,
+} from '../protocol/index.js';
+import { HoldingWriter } from './held-delivery.js';
 import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
+import type { Parking } from './parking.js';
+import { SendKind, type PendingAnswers } from './pending-answers.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
@@ -11,16 +23,23 @@ import type { RelayStats } from './stats.js';
  * is decoded; small frames are copied into each target's outbound buffer and
  * large payloads shared by reference. Every host that is not handed to a live
  * node is reported back to the sender with its users.
+ *
+ * Between ONCE nodes a DELIVER is stamped with the send's name, counted
+ * against the receiver's window (held beyond it), and the sender's answer
+ * waits for the receiver's application (see {@link PendingAnswers}). For a
+ * ONCE sender, a host that is gone but expected back is parked, not offline.
  */
 export class Router {
   private readonly spans = new RouteSpans();
   private outcomes = new Uint8Array(64);
   private readonly translation = new LegacyTranslation();
+  private readonly parked = new HoldingWriter();
 
   constructor(
     private readonly registry: Registry,
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
+    private readonly parking: Parking,
   ) {}
 
   /** Routes the ROUTE at `[start, end)` of `p` (a socket chunk it may share with other frames). */
@@ -34,6 +53,11 @@ export class Router {
     const payloadBytes = end - payloadStart;
     const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart, end) : undefined;
     const stats = this.stats;
+    const seq = spans.seq;
+    const answers = sender.answers;
+    const ticket = answers === undefined ? 0 : answers.open(seq, spans.flags, SendKind.ROUTE);
+    const incarnation = sender.incarnation;
+    let now = 0;
     let failed = 0;
     this.translation.reset();
 
@@ -43,36 +67,125 @@ export class Router {
       const target = this.registry.find(p, spans.hostStart(i), usersStart);
       let outcome = 0;
       if (target === undefined) {
-        outcome = FailureReason.OFFLINE;
+        if (
+          answers !== undefined &&
+          this.parking.accepts(p.toString('latin1', spans.hostStart(i), spans.hostEnd(i)), (now ||= Date.now()))
+        ) {
+          this.park(p, spans, i, sender.origin, incarnation, answers, ticket, shared, now);
+        } else {
+          outcome = FailureReason.OFFLINE;
+        }
       } else if (target.outboundBytes > this.maxOutboundBytes) {
         outcome = FailureReason.OVERFLOW;
         stats.overflows++;
       } else if (target.dialect === 'legacy') {
         outcome = deliverRouteToLegacy(target, p, spans, i, this.translation);
         if (outcome === 0) stats.deliveries++;
-      } else if (2 + sender.origin.length + (usersEnd - usersStart) + payloadBytes > target.maxFrameBytes) {
+      } else if (
+        2 +
+          sender.origin.length +
+          (target.window !== undefined && incarnation !== undefined ? STAMP_BYTES : 0) +
+          (usersEnd - usersStart) +
+          payloadBytes >
+        target.maxFrameBytes
+      ) {
         outcome = FailureReason.REFUSED;
       } else {
-        writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared);
+        const window = target.window;
+        if (window === undefined) {
+          writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared);
+        } else {
+          now ||= Date.now();
+          if (window.mustHold) {
+            writeDeliver(
+              window.holding.writer,
+              sender.origin,
+              spans.flags,
+              p,
+              usersStart,
+              usersEnd,
+              payloadStart,
+              end,
+              shared,
+              incarnation,
+              seq,
+            );
+            window.hold(answers, ticket, now);
+          } else {
+            const at = window.mark();
+            writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared, incarnation, seq);
+            window.wrote(at, answers, ticket, now);
+          }
+          answers?.expect(ticket);
+        }
         target.touch();
         stats.deliveries++;
       }
-      outcomes[i] = outcome;
       if (outcome !== 0) {
         failed++;
         stats.usersOffline += p.readUInt32LE(usersStart);
+        if (answers !== undefined)
+          answers.fail(
+            ticket,
+            p.toString('utf8', spans.hostStart(i), spans.hostEnd(i)),
+            outcome as FailureReason,
+            readUserList(p, usersStart),
+          );
+        else outcomes[i] = outcome;
+      } else {
+        outcomes[i] = 0;
       }
     }
 
     stats.routes++;
+    if (answers !== undefined) {
+      answers.close(ticket);
+      return;
+    }
     const full = (spans.flags & RouteFlags.REPORT) !== 0;
     const acks = sender.acks;
     if (full && failed === 0 && acks !== undefined) {
-      acks.add(spans.seq, sender.writer);
+      acks.add(seq, sender.writer);
       sender.touch();
     } else if (full || failed > 0) {
       writeReport(sender.reportWriter(), p, spans, outcomes, full);
       sender.touch();
     }
+  }
+
+  /** Keeps host `i`'s DELIVER for a node that is gone and expected back. */
+  private park(
+    p: Buffer,
+    spans: RouteSpans,
+    i: number,
+    origin: Buffer,
+    incarnation: Buffer | undefined,
+    answers: PendingAnswers,
+    ticket: number,
+    shared: Buffer | undefined,
+    now: number,
+  ): void {
+    const writer = this.parked.writer;
+    writeDeliver(
+      writer,
+      origin,
+      spans.flags,
+      p,
+      spans.usersStart(i),
+      spans.usersEnd(i),
+      spans.payloadStart,
+      spans.end,
+      shared,
+      incarnation,
+      spans.seq,
+    );
+    const key = p.toString('latin1', spans.hostStart(i), spans.hostEnd(i));
+    answers.expect(ticket);
+    this.parking.add(key, p.toString('utf8', spans.hostStart(i), spans.hostEnd(i)), {
+      frame: this.parked.take(),
+      answers,
+      ticket,
+      at: now,
+    });
   }
 }

@@ -23,6 +23,8 @@ export interface SessionHost {
    * `[start, end)` of `buf` from a ready binary node; false for any other type.
    */
   route(session: Session, buf: Buffer, start: number, end: number): boolean;
+  /** A node was admitted: what was parked for it (it dropped, or the relay restarted) goes out first. */
+  unpark(session: Session): void;
   /** Routes a legacy JSON document from a legacy node. */
   routeLegacy(session: Session, payload: Buffer): void;
   /**

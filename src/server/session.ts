@@ -15,8 +15,11 @@ import {
   nodeProof,
   proofsEqual,
   relayProof,
+  decodeConsumed,
   type HelloFrame,
 } from '../protocol/index.js';
+import { DeliveryWindow } from './delivery-window.js';
+import { PendingAnswers, type AnswerSink } from './pending-answers.js';
 import type { Flushable } from './flusher.js';
 import { goAddress } from '../legacy/go-address.js';
 import type { SessionHost } from './session-host.js';
@@ -43,6 +46,12 @@ export class Session implements Flushable {
   readonly writer = new FrameWriter();
   /** The run of fully delivered sends not yet acknowledged, for a node that reads ACK frames. */
   acks: AckRun | undefined;
+  /** A ONCE node's incarnation: stamped on every DELIVER of its sends to ONCE nodes. */
+  incarnation: Buffer | undefined;
+  /** A ONCE node's deliveries, numbered until its application takes them (see {@link DeliveryWindow}). */
+  window: DeliveryWindow | undefined;
+  /** A ONCE node's sends waiting for their receivers, answered in send order. */
+  answers: PendingAnswers | undefined;
   dirty = false;
   /** True while this session is in the hub's registry. */
   registered = false;
@@ -127,9 +136,9 @@ export class Session implements Flushable {
     return this.state === 'ready';
   }
 
-  /** Bytes waiting for this node, in our buffer and in the socket's. */
+  /** Bytes waiting for this node: in our buffer, in the socket's, and held beyond its window. */
   get outboundBytes(): number {
-    return this.writer.length + this.socket.writableLength;
+    return this.writer.length + this.socket.writableLength + (this.window?.heldBytes ?? 0);
   }
 
   /**
@@ -151,6 +160,8 @@ export class Session implements Flushable {
     if (this.writer.length === 0) return;
     const frames = this.writer.frames;
     const parts = this.writer.take();
+    // Kept until the node settles the deliveries in them: sent again if it drops and comes back.
+    this.window?.retain(parts);
     if (this.state === 'closed' || this.socket.destroyed) return;
     let bytes = 0;
     if (parts.length === 1) {
@@ -345,6 +356,13 @@ export class Session implements Flushable {
     this.clearHelloTimer();
     this.state = 'ready';
     if ((hello.features & Features.ACKS) !== 0) this.acks = new AckRun();
+    const once = hello.once;
+    if (once !== undefined) {
+      this.incarnation = once.incarnation;
+      this.window = new DeliveryWindow(this, once.window);
+      // Answers from receivers' applications come as ACK runs and reports.
+      if (this.acks !== undefined) this.answers = new PendingAnswers(this.answerSink());
+    }
     const options = this.host.options;
     this.sendControl(
       encodeControl({
@@ -352,11 +370,35 @@ export class Session implements Flushable {
         version,
         maxFrameBytes: options.maxFrameBytes,
         heartbeatMs: options.heartbeatIntervalMs,
-        features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS,
+        features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS | (once !== undefined ? Features.ONCE : 0),
         sessionId: newNonce(),
         proof: proof ?? Buffer.alloc(0),
       }),
     );
+    this.host.unpark(this);
+  }
+
+  /** Applies a CONSUMED from this node. Throws `ERR_PROTOCOL` when it announced no ONCE. */
+  consumed(buf: Buffer, start: number, end: number): void {
+    if (this.window === undefined) throw new ProtocolError('consumed from a node that did not announce ONCE');
+    this.window.consumed(decodeConsumed(buf, start, end));
+  }
+
+  private answerSink(): AnswerSink {
+    const session = this;
+    return {
+      get ready() {
+        return session.state === 'ready';
+      },
+      acknowledge: (seq) => {
+        this.acks!.add(seq, this.writer);
+        this.touch();
+      },
+      report: (payload) => {
+        this.reportWriter().appendFrame(payload);
+        this.touch();
+      },
+    };
   }
 
   private onReadyControl(payload: Buffer): void {
