@@ -32,7 +32,7 @@ function discard(): void {}
  * One node's connection to the relay: its handshake, its inbound frames and
  * its coalesced outbound buffer.
  */
-export class Session implements Flushable {
+export class Session implements Flushable, AnswerSink {
   /** The node id announced in hello, once known. */
   nodeId = '';
   /** The registry key: the node id's bytes read as latin1, so routing can look hosts up without decoding UTF-8. */
@@ -361,7 +361,7 @@ export class Session implements Flushable {
       this.incarnation = once.incarnation;
       this.window = new DeliveryWindow(this, once.window);
       // Answers from receivers' applications come as ACK runs and reports.
-      if (this.acks !== undefined) this.answers = new PendingAnswers(this.answerSink());
+      if (this.acks !== undefined) this.answers = new PendingAnswers(this);
     }
     const options = this.host.options;
     this.sendControl(
@@ -384,21 +384,16 @@ export class Session implements Flushable {
     this.window.consumed(decodeConsumed(buf, start, end));
   }
 
-  private answerSink(): AnswerSink {
-    const session = this;
-    return {
-      get ready() {
-        return session.state === 'ready';
-      },
-      acknowledge: (seq) => {
-        this.acks!.add(seq, this.writer);
-        this.touch();
-      },
-      report: (payload) => {
-        this.reportWriter().appendFrame(payload);
-        this.touch();
-      },
-    };
+  /** A send of this node was fully delivered (see {@link AnswerSink}). */
+  acknowledge(seq: number): void {
+    this.acks!.add(seq, this.writer);
+    this.touch();
+  }
+
+  /** A REPORT for this node (see {@link AnswerSink}). */
+  report(payload: Buffer): void {
+    this.reportWriter().appendFrame(payload);
+    this.touch();
   }
 
   private onReadyControl(payload: Buffer): void {
