@@ -1,6 +1,14 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
-import { DeliverFlags, FrameType, INCARNATION_BYTES, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, STAMP_BYTES, type PayloadKind } from './constants.js';
+import {
+  DeliverFlags,
+  FrameType,
+  INCARNATION_BYTES,
+  PAYLOAD_KIND_MASK,
+  PAYLOAD_KIND_SHIFT,
+  STAMP_BYTES,
+  type PayloadKind,
+} from './constants.js';
 import { utf8Text } from '../codec/text.js';
 import { id8 } from './id-writer.js';
 import { dropRepeats } from './unique-ids.js';
@@ -38,30 +46,89 @@ export function writeDeliver(
   payloadStart: number,
   payloadEnd: number,
   sharedPayload: Buffer | undefined,
-  incarnation?: Buffer,
-  seq = 0,
 ): void {
   const payloadBytes = payloadEnd - payloadStart;
-  const stampBytes = incarnation === undefined ? 0 : STAMP_BYTES;
-  const headBytes = 2 + origin.length + stampBytes + (usersEnd - usersStart);
+  const headBytes = 2 + origin.length + (usersEnd - usersStart);
   const byReference = sharedPayload !== undefined && payloadBytes >= DEFAULT_COPY_THRESHOLD;
   const off = writer.reserve(headBytes + payloadBytes, byReference ? headBytes : headBytes + payloadBytes);
   const buf = writer.buf;
   buf[off] = FrameType.DELIVER;
-  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | (incarnation === undefined ? 0 : DeliverFlags.STAMPED);
+  buf[off + 1] = flags & PAYLOAD_KIND_MASK;
   // Origins are a few bytes: a loop beats Buffer#copy's fixed cost there.
   for (let i = 0; i < origin.length; i++) buf[off + 2 + i] = origin[i]!;
-  let at = off + 2 + origin.length;
-  if (incarnation !== undefined) at = writeStamp(buf, at, incarnation, seq);
+  copyRouteParts(
+    buf,
+    off + 2 + origin.length,
+    off + headBytes,
+    writer,
+    route,
+    usersStart,
+    usersEnd,
+    payloadStart,
+    payloadEnd,
+    byReference,
+    sharedPayload,
+  );
+}
+
+/**
+ * {@link writeDeliver} for a ONCE receiver: the DELIVER carries the send's
+ * name. `stampedOrigin` is the sender's id with its length byte followed by
+ * its 8-byte incarnation (made once per sender), so only the seq is written
+ * per frame. A function of its own keeps the unstamped path monomorphic.
+ */
+export function writeStampedDeliver(
+  writer: FrameWriter,
+  stampedOrigin: Buffer,
+  flags: number,
+  seq: number,
+  route: Buffer,
+  usersStart: number,
+  usersEnd: number,
+  payloadStart: number,
+  payloadEnd: number,
+  sharedPayload: Buffer | undefined,
+): void {
+  const payloadBytes = payloadEnd - payloadStart;
+  const originBytes = stampedOrigin.length;
+  const headBytes = 2 + originBytes + 4 + (usersEnd - usersStart);
+  const byReference = sharedPayload !== undefined && payloadBytes >= DEFAULT_COPY_THRESHOLD;
+  const off = writer.reserve(headBytes + payloadBytes, byReference ? headBytes : headBytes + payloadBytes);
+  const buf = writer.buf;
+  buf[off] = FrameType.DELIVER;
+  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | DeliverFlags.STAMPED;
+  for (let i = 0; i < originBytes; i++) buf[off + 2 + i] = stampedOrigin[i]!;
+  const at = off + 2 + originBytes;
+  buf[at] = seq & 0xff;
+  buf[at + 1] = (seq >>> 8) & 0xff;
+  buf[at + 2] = (seq >>> 16) & 0xff;
+  buf[at + 3] = seq >>> 24;
+  copyRouteParts(buf, at + 4, off + headBytes, writer, route, usersStart, usersEnd, payloadStart, payloadEnd, byReference, sharedPayload);
+}
+
+/** Copies a host's users and the payload after a DELIVER's head (or queues a large payload by reference). */
+function copyRouteParts(
+  buf: Buffer,
+  at: number,
+  payloadAt: number,
+  writer: FrameWriter,
+  route: Buffer,
+  usersStart: number,
+  usersEnd: number,
+  payloadStart: number,
+  payloadEnd: number,
+  byReference: boolean,
+  sharedPayload: Buffer | undefined,
+): void {
   if (byReference) {
     route.copy(buf, at, usersStart, usersEnd);
-    writer.appendReference(sharedPayload);
+    writer.appendReference(sharedPayload!);
   } else if (usersEnd === payloadStart) {
     // The last host's users run straight into the payload: one copy for both.
     route.copy(buf, at, usersStart, payloadEnd);
   } else {
     route.copy(buf, at, usersStart, usersEnd);
-    route.copy(buf, off + headBytes, payloadStart, payloadEnd);
+    route.copy(buf, payloadAt, payloadStart, payloadEnd);
   }
 }
 

@@ -120,16 +120,17 @@ export class DeliveryWindow {
     if (serialAfter(settled, this.written) || serialAfter(this.settled, settled)) {
       throw new ProtocolError(`consumed: settled ${settled} is outside ${this.settled}..${this.written}`);
     }
-    const host = this.owner.nodeId;
-    for (let n = this.settled; n !== settled;) {
-      n = (n + 1) >>> 0;
+    const count = (settled - this.settled) >>> 0;
+    // Deliveries up to `taken` were taken; the rest, to `settled`, dropped after an EXPIRE.
+    const takenCount = serialAfter(taken, this.settled) ? (taken - this.settled) >>> 0 : 0;
+    for (let k = 1; k <= count; k++) {
+      const n = (this.settled + k) >>> 0;
       const i = n & this.mask;
       const answers = this.answers[i];
-      if (answers !== undefined) {
-        const ok = !serialAfter(n, taken);
-        answers.settle(this.tickets[i]!, host, ok ? 0 : FailureReason.OVERFLOW, () => this.usersOf(n));
-        this.answers[i] = undefined;
-      }
+      if (answers === undefined) continue;
+      this.answers[i] = undefined;
+      if (k <= takenCount) answers.taken(this.tickets[i]!);
+      else answers.lost(this.tickets[i]!, this.owner.nodeId, FailureReason.OVERFLOW, () => this.usersOf(n));
     }
     this.settled = settled;
     if (this.expiring !== 0 && !serialAfter(this.expiring, settled)) this.expiring = 0;
@@ -148,7 +149,7 @@ export class DeliveryWindow {
     const host = this.owner.nodeId;
     while (this.heldHead < this.held.length && this.held[this.heldHead]!.at < bound) {
       const item = this.shiftHeld();
-      item.answers?.settle(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
+      item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
     }
     if (this.expiring !== 0) return now - this.expiringSince <= timeoutMs;
     let through = this.settled;

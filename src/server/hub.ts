@@ -123,7 +123,7 @@ export class Hub implements SessionHost {
     // A node back without ONCE reads no stamps, and has no window: written is delivered.
     for (const item of items) {
       session.writer.appendEncoded(unstamped(item.frame));
-      item.answers?.settle(item.ticket, session.nodeId, 0, () => []);
+      item.answers?.taken(item.ticket);
     }
     session.touch();
   }

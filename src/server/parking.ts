@@ -62,7 +62,7 @@ export class Parking {
       this.nodes.set(key, node);
     }
     if (node.bytes + item.frame.length > this.maxBytes) {
-      item.answers?.settle(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
+      item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
       return;
     }
     node.items.push(item);
@@ -90,7 +90,7 @@ export class Parking {
     clearTimeout(node.timer);
     this.nodes.delete(key);
     for (const item of node.items) {
-      item.answers?.settle(item.ticket, node.host, FailureReason.OFFLINE, () => usersOfFrame(item.frame));
+      item.answers?.lost(item.ticket, node.host, FailureReason.OFFLINE, () => usersOfFrame(item.frame));
     }
   }
 }

@@ -89,15 +89,26 @@ export class PendingAnswers {
   }
 
   /**
-   * A receiver's word on one delivery of `ticket`: taken (`reason` 0), or not
-   * (`reason` with the users it names). A ticket no longer waiting (answered
-   * already, or from before this session) is ignored.
+   * A receiver's application took one delivery of `ticket`. A ticket no
+   * longer waiting (answered already, or its sender gone) is ignored.
    */
-  settle(ticket: number, host: string, reason: FailureReason | 0, users: () => string[]): void {
+  taken(ticket: number): void {
     if (!this.holds(ticket)) return;
     const i = ticket & this.mask;
     if ((this.remaining[i]! & 0x7fff_ffff) === 0) return;
-    if (reason !== 0) this.fail(ticket, host, reason, users());
+    this.remaining[i]!--;
+    if (ticket === this.head) this.drain();
+  }
+
+  /**
+   * One delivery of `ticket` will not be taken: `host` did not take `users`
+   * (decoded only now, off the hot path), for `reason`.
+   */
+  lost(ticket: number, host: string, reason: FailureReason, users: () => string[]): void {
+    if (!this.holds(ticket)) return;
+    const i = ticket & this.mask;
+    if ((this.remaining[i]! & 0x7fff_ffff) === 0) return;
+    this.fail(ticket, host, reason, users());
     this.remaining[i]!--;
     if (ticket === this.head) this.drain();
   }

@@ -112,7 +112,7 @@ export class PresenceRouter {
       else report!.failedAt(host, reason, users);
     };
     const payloadBytes = p.length - spans.payloadStart;
-    const now = Date.now();
+    const now = sender.lastReceived;
     for (const [nodeKey, idStarts] of groups.byNode) {
       const target = this.registry.get(nodeKey);
       const host = Buffer.from(nodeKey, 'latin1').toString('utf8');

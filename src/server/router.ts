@@ -1,4 +1,4 @@
-import { DEFAULT_COPY_THRESHOLD } from '../codec/frame-writer.js';
+import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
 import {
   FailureReason,
   RouteFlags,
@@ -8,6 +8,7 @@ import {
   scanRoute,
   writeDeliver,
   writeReport,
+  writeStampedDeliver,
 } from '../protocol/index.js';
 import { HoldingWriter } from './held-delivery.js';
 import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
@@ -16,6 +17,24 @@ import { SendKind, type PendingAnswers } from './pending-answers.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
 import type { RelayStats } from './stats.js';
+
+/** A DELIVER to a ONCE target: stamped when the sender names its sends. */
+function deliver(
+  writer: FrameWriter,
+  sender: Session,
+  flags: number,
+  seq: number,
+  p: Buffer,
+  usersStart: number,
+  usersEnd: number,
+  payloadStart: number,
+  end: number,
+  shared: Buffer | undefined,
+): void {
+  const stamped = sender.stampedOrigin;
+  if (stamped === undefined) writeDeliver(writer, sender.origin, flags, p, usersStart, usersEnd, payloadStart, end, shared);
+  else writeStampedDeliver(writer, stamped, flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
+}
 
 /**
  * Routes ROUTE frames: one DELIVER per target host, carrying exactly that
@@ -56,8 +75,8 @@ export class Router {
     const seq = spans.seq;
     const answers = sender.answers;
     const ticket = answers === undefined ? 0 : answers.open(seq, spans.flags, SendKind.ROUTE);
-    const incarnation = sender.incarnation;
-    let now = 0;
+    // The time of the socket read this frame came in: no clock read per frame.
+    const now = sender.lastReceived;
     let failed = 0;
     this.translation.reset();
 
@@ -67,11 +86,8 @@ export class Router {
       const target = this.registry.find(p, spans.hostStart(i), usersStart);
       let outcome = 0;
       if (target === undefined) {
-        if (
-          answers !== undefined &&
-          this.parking.accepts(p.toString('latin1', spans.hostStart(i), spans.hostEnd(i)), (now ||= Date.now()))
-        ) {
-          this.park(p, spans, i, sender.origin, incarnation, answers, ticket, shared, now);
+        if (answers !== undefined && this.parking.accepts(p.toString('latin1', spans.hostStart(i), spans.hostEnd(i)), now)) {
+          this.park(p, spans, i, sender.stampedOrigin!, answers, ticket, shared, now);
         } else {
           outcome = FailureReason.OFFLINE;
         }
@@ -84,7 +100,7 @@ export class Router {
       } else if (
         2 +
           sender.origin.length +
-          (target.window !== undefined && incarnation !== undefined ? STAMP_BYTES : 0) +
+          (target.window !== undefined && sender.stampedOrigin !== undefined ? STAMP_BYTES : 0) +
           (usersEnd - usersStart) +
           payloadBytes >
         target.maxFrameBytes
@@ -95,25 +111,12 @@ export class Router {
         if (window === undefined) {
           writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared);
         } else {
-          now ||= Date.now();
           if (window.mustHold) {
-            writeDeliver(
-              window.holding.writer,
-              sender.origin,
-              spans.flags,
-              p,
-              usersStart,
-              usersEnd,
-              payloadStart,
-              end,
-              shared,
-              incarnation,
-              seq,
-            );
+            deliver(window.holding.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
             window.hold(answers, ticket, now);
           } else {
             const at = window.mark();
-            writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared, incarnation, seq);
+            deliver(target.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
             window.wrote(at, answers, ticket, now);
           }
           answers?.expect(ticket);
@@ -158,26 +161,24 @@ export class Router {
     p: Buffer,
     spans: RouteSpans,
     i: number,
-    origin: Buffer,
-    incarnation: Buffer | undefined,
+    stampedOrigin: Buffer,
     answers: PendingAnswers,
     ticket: number,
     shared: Buffer | undefined,
     now: number,
   ): void {
     const writer = this.parked.writer;
-    writeDeliver(
+    writeStampedDeliver(
       writer,
-      origin,
+      stampedOrigin,
       spans.flags,
+      spans.seq,
       p,
       spans.usersStart(i),
       spans.usersEnd(i),
       spans.payloadStart,
       spans.end,
       shared,
-      incarnation,
-      spans.seq,
     );
     const key = p.toString('latin1', spans.hostStart(i), spans.hostEnd(i));
     answers.expect(ticket);

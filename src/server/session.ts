@@ -48,6 +48,8 @@ export class Session implements Flushable, AnswerSink {
   acks: AckRun | undefined;
   /** A ONCE node's incarnation: stamped on every DELIVER of its sends to ONCE nodes. */
   incarnation: Buffer | undefined;
+  /** {@link origin} followed by the incarnation: a stamp's fixed part, written whole per DELIVER. */
+  stampedOrigin: Buffer | undefined;
   /** A ONCE node's deliveries, numbered until its application takes them (see {@link DeliveryWindow}). */
   window: DeliveryWindow | undefined;
   /** A ONCE node's sends waiting for their receivers, answered in send order. */
@@ -359,6 +361,7 @@ export class Session implements Flushable, AnswerSink {
     const once = hello.once;
     if (once !== undefined) {
       this.incarnation = once.incarnation;
+      this.stampedOrigin = Buffer.concat([this.origin, once.incarnation]);
       this.window = new DeliveryWindow(this, once.window);
       // Answers from receivers' applications come as ACK runs and reports.
       if (this.acks !== undefined) this.answers = new PendingAnswers(this);
