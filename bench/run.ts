@@ -2,7 +2,7 @@
  * The imrelay benchmark harness.
  *
  *   node --import tsx bench/run.ts [--quick] [--no-write] [--only=capacity,e2e,slow]
- *                                  [--systems=imrelay,imrelay-redis,loop,redis,nats] [--workloads=small,binary,fanout,large]
+ *                                  [--systems=imrelay,imrelay-redis,loop,redis,imrelay-redis-cluster,redis-cluster,nats] [--workloads=small,binary,fanout,large]
  *   node --import tsx bench/run.ts --render   (rewrite latest.md, latest.svg and the doc from latest.json)
  *
  * 1. Relay capacity (bench/capacity/): the relay alone in its own process,
@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { runRawPipe } from './capacity/raw-pipe.js';
 import { runRelayCapacity } from './capacity/relay.js';
 import { runRedisPublish } from './capacity/redis-publish.js';
-import { runEndToEnd } from './e2e/scenario.js';
+import { SYSTEM_ORDER, runEndToEnd } from './e2e/scenario.js';
 import { benchConfig } from './lib/config.js';
 import { updateDoc } from './lib/docs.js';
 import { cpuWatch, describeMachine, loadavg, machineInfo } from './lib/machine.js';
@@ -150,7 +150,6 @@ if (wants('e2e')) {
       ...(option('workloads') ? { workloads: option('workloads') } : {}),
     });
     // Table order: by workload, then load, then system (the runs went imrelay first).
-    const SYSTEM_ORDER = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'nats'];
     const rank = (list: string[], x: string): number => list.indexOf(x);
     const workloads = [...new Set(rows.map((r) => r.workload))];
     rows.sort(
@@ -171,7 +170,7 @@ if (wants('e2e')) {
         .join(', ');
       if (!trouble) continue;
       const line = `end to end, ${row.systemLabel}, ${row.workloadLabel}, ${row.mode}: ${trouble}`;
-      if (row.system === 'imrelay' || row.system === 'imrelay-redis' || row.system === 'loop') results.errors.push(line);
+      if (row.system === 'loop' || row.system.startsWith('imrelay')) results.errors.push(line);
       else results.warnings.push(line);
     }
   });

@@ -37,11 +37,15 @@ async function makeSystem(name: string, port: number): Promise<System> {
     case 'imrelay':
       return imrelaySystem(port);
     case 'imrelay-redis':
-      return imrelayRedisSystem(port);
+      return imrelayRedisSystem(port, { cluster: false });
+    case 'imrelay-redis-cluster':
+      return imrelayRedisSystem(port, { cluster: true });
     case 'loop':
       return loopSystem();
     case 'redis':
-      return redisSystem(port);
+      return redisSystem(port, { cluster: false });
+    case 'redis-cluster':
+      return redisSystem(port, { cluster: true });
     case 'nats':
       return natsSystem(port);
     default:

@@ -1,16 +1,18 @@
 /**
  * End to end: RelayClient nodes (2 senders, 4 or 10 receivers) in one
  * process, the relay in another (or, for imrelay-redis, redis-server in
- * place of the relay), and the same loop over the baselines: the
+ * place of the relay, or a three-master Redis Cluster), and the same loop
+ * over the baselines: the
  * loop's own ceiling (in-process, no network), hand-rolled Redis pub/sub and
  * hand-rolled NATS, each with its server in its own process. Each workload
- * runs at peak (closed loop) and then offered at half of imrelay's peak rate.
+ * runs at peak (closed loop) and then offered at half of a peak rate: the
+ * relay's, or for the Redis rows that of imrelay over the same Redis.
  */
 import { Child } from '../lib/child.js';
 import { otherCpuPercent, quietest, readCpu } from '../lib/interference.js';
 import type { BenchConfig } from '../lib/config.js';
 import type { E2ERow, Latency } from '../lib/results.js';
-import { missing, startNats, startRedis, startRelay, type ServerHandle } from '../lib/servers.js';
+import { missing, startNats, startRedis, startRedisCluster, startRelay, type ServerHandle } from '../lib/servers.js';
 import type { RunConfig } from './nodes-process.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
@@ -33,11 +35,40 @@ export const SYSTEMS: SystemSpec[] = [
     start: () => startRedis(),
   },
   { name: 'redis', label: 'Redis pub/sub (ioredis)', binaries: ['redis-server'], npmPackage: 'ioredis', start: () => startRedis() },
+  {
+    name: 'imrelay-redis-cluster',
+    label: 'imrelay over Redis Cluster (3 masters)',
+    binaries: ['redis-server', 'redis-cli'],
+    npmPackage: 'ioredis',
+    start: () => startRedisCluster(),
+  },
+  {
+    name: 'redis-cluster',
+    label: 'Redis Cluster sharded pub/sub (ioredis)',
+    binaries: ['redis-server', 'redis-cli'],
+    npmPackage: 'ioredis',
+    start: () => startRedisCluster(),
+  },
   { name: 'nats', label: 'NATS (nats.js)', binaries: ['nats-server'], npmPackage: 'nats', start: () => startNats() },
 ];
 
 /** Systems whose failure fails the bench (the baselines' failures are recorded and reported). */
-const ESSENTIAL = new Set(['loop', 'imrelay', 'imrelay-redis']);
+const ESSENTIAL = new Set(['loop', 'imrelay', 'imrelay-redis', 'imrelay-redis-cluster']);
+
+/** Every system, in the order runs go (each workload over all of them back to back). */
+export const SYSTEM_ORDER = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
+
+/**
+ * Whose peak a system's half-peak run is offered half of: a Redis row and
+ * its hand-rolled baseline get the same load, half of what imrelay over that
+ * Redis peaked at (the relay's peak is beyond what Redis sustains here);
+ * every other system half of the relay's.
+ */
+function peakReference(system: string): string {
+  if (system === 'imrelay-redis' || system === 'redis') return 'imrelay-redis';
+  if (system === 'imrelay-redis-cluster' || system === 'redis-cluster') return 'imrelay-redis-cluster';
+  return 'imrelay';
+}
 
 export interface EndToEndOptions {
   log?: (line: string) => void;
@@ -79,7 +110,7 @@ interface Live {
 export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions = {}): Promise<{ rows: E2ERow[]; errors: string[] }> {
   const log = options.log ?? (() => {});
   const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.name));
-  const order = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'nats'].filter((s) => !options.systems || options.systems.includes(s));
+  const order = SYSTEM_ORDER.filter((s) => !options.systems || options.systems.includes(s));
   const modes = (['peak', 'half-peak'] as const).filter((m) => !options.modes || options.modes.includes(m));
   const peaks = new Map<string, number>();
   const rows: E2ERow[] = [];
@@ -128,16 +159,16 @@ export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions 
 
     for (const mode of modes) {
       for (const w of workloads) {
-        let rate = 0;
-        if (mode === 'half-peak') rate = (peaks.get(w.name) ?? 0) / 2;
         for (const system of live) {
           const spec = system.spec;
+          let rate = 0;
+          if (mode === 'half-peak') rate = (peaks.get(`${peakReference(spec.name)}/${w.name}`) ?? peaks.get(`imrelay/${w.name}`) ?? 0) / 2;
           if (system.failed) {
             rows.push({ ...base(spec, w, mode), skipped: system.failed });
             continue;
           }
           if (mode === 'half-peak' && rate === 0) {
-            rows.push({ ...base(spec, w, mode), skipped: 'skipped: no imrelay peak to halve' });
+            rows.push({ ...base(spec, w, mode), skipped: `skipped: no ${peakReference(spec.name)} peak to halve` });
             continue;
           }
           log(`end to end: ${spec.label}, ${w.label}, ${mode === 'peak' ? 'peak' : `${Math.round(rate)} msg/s offered`}`);
@@ -148,7 +179,9 @@ export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions 
               log,
             );
             rows.push({ ...base(spec, w, mode), ...row });
-            if (spec.name === 'imrelay' && mode === 'peak' && row.messagesPerSecond) peaks.set(w.name, row.messagesPerSecond);
+            if (peakReference(spec.name) === spec.name && mode === 'peak' && row.messagesPerSecond) {
+              peaks.set(`${spec.name}/${w.name}`, row.messagesPerSecond);
+            }
             if (row.lost) log(`  ${row.lost} deliveries missing after the drain`);
           } catch (err) {
             system.failed = fail(system, err);

@@ -4,11 +4,15 @@
  * 127.0.0.1 only, on a free port, with no persistence, and are stopped after.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RelayStats } from '../../src/server/stats.js';
 import { Child, type ChildEvent } from './child.js';
 import { External } from './external.js';
 import { freePort, waitForPort } from './ports.js';
 import { procCpuMicros, procMemory, resetPeakRss } from './proc.js';
+import { sleep } from './time.js';
 import { which } from './which.js';
 
 /** A server's CPU and memory at one moment. */
@@ -145,6 +149,74 @@ export async function startRedis(): Promise<ServerHandle> {
     throw new Error(`redis-server did not start: ${(err as Error).message}\n${ext.output()}`);
   }
   return externalHandle('redis', port, ext, versionOf(binary, ['--version'], /v=(\S+)/));
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas) on free loopback ports, with
+ * the same settings as {@link startRedis}; `port` is the first master's (a
+ * Cluster client finds the others from it). CPU and memory are the three
+ * processes' sums.
+ */
+export async function startRedisCluster(): Promise<ServerHandle> {
+  const binary = which('redis-server');
+  const cli = which('redis-cli');
+  if (!binary || !cli) throw new Error(missing('redis-server', 'redis-cli'));
+  const dir = mkdtempSync(join(tmpdir(), 'imrelay-bench-cluster-'));
+  const servers: Array<{ port: number; ext: External }> = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.ext.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`));
+      args.push('--client-output-buffer-limit', 'pubsub 0 0 0', '--loglevel', 'warning');
+      servers.push({ port, ext: new External(`redis-cluster-${i}`, binary, args) });
+    }
+    await Promise.all(servers.map((s) => waitForPort(s.port, 10_000)));
+    const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+    execFileSync(cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    for (const s of servers) await waitForClusterOk(cli, s.port);
+  } catch (err) {
+    await stop();
+    throw new Error(`redis cluster did not start: ${(err as Error).message}`);
+  }
+  const pids = servers.map((s) => s.ext.pid);
+  return {
+    name: 'redis-cluster',
+    port: servers[0]!.port,
+    pid: pids[0]!,
+    version: versionOf(binary, ['--version'], /v=(\S+)/),
+    sample() {
+      let cpuMicros = 0;
+      let rss = 0;
+      let peakRss = 0;
+      for (const pid of pids) {
+        const mem = procMemory(pid);
+        cpuMicros += procCpuMicros(pid);
+        rss += mem.rss;
+        peakRss += mem.peakRss;
+      }
+      return Promise.resolve({ t: performance.now(), cpuMicros, rss, peakRss });
+    },
+    resetPeak() {
+      for (const pid of pids) resetPeakRss(pid);
+      return Promise.resolve();
+    },
+    stop,
+  };
+}
+
+async function waitForClusterOk(cli: string, port: number): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const info = execFileSync(cli, ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' });
+    if (info.includes('cluster_state:ok')) return;
+    if (performance.now() > deadline) throw new Error(`cluster node ${port} not ok within 10 s`);
+    await sleep(50);
+  }
 }
 
 /** nats-server on a free loopback port (core NATS: no JetStream, nothing persisted). */

@@ -111,7 +111,7 @@ export function renderSvg(r: Results): string {
   }
 
   const workloads = [...new Set(r.e2e.map((e) => e.workload))];
-  const order = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'nats'];
+  const order = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
   for (const w of workloads) {
     const rows = r.e2e.filter((e) => e.workload === w);
     const label = rows[0]!.workloadLabel;

@@ -7,7 +7,16 @@ export const TARGETS = {
   ceilingShare: 0.9,
   redisFactor: 1.5,
   p99Ms: 5,
+  /** imrelay over Redis against hand-rolled pub/sub on the same Redis (issue 14). */
+  overRedisFactor: 1.5,
+  overRedisP99Ms: 10,
 };
+
+/** imrelay over Redis, and the hand-rolled baseline it is held against, per Redis setup. */
+const OVER_REDIS = [
+  { system: 'imrelay-redis', baseline: 'redis', setup: 'Redis' },
+  { system: 'imrelay-redis-cluster', baseline: 'redis-cluster', setup: 'Redis Cluster' },
+];
 
 export function evaluateTargets(r: Results): TargetRow[] {
   const rows: TargetRow[] = [];
@@ -68,6 +77,34 @@ export function evaluateTargets(r: Results): TargetRow[] {
           : 'not measured',
       met: im && redisRow ? im.messagesPerSecond! >= TARGETS.redisFactor * redisRow.messagesPerSecond! : undefined,
     });
+    for (const { system, baseline, setup } of OVER_REDIS) {
+      const ours = row(system);
+      const theirs = row(baseline);
+      if (!ours && !theirs) continue;
+      rows.push({
+        target: `Over ${setup} (${label}): ≥ ${TARGETS.overRedisFactor}× hand-rolled pub/sub`,
+        measured:
+          ours && theirs
+            ? `${dec(ours.messagesPerSecond! / theirs.messagesPerSecond!)}× (${int(ours.messagesPerSecond)} vs ${int(theirs.messagesPerSecond)} msg/s)`
+            : 'not measured',
+        met: ours && theirs ? ours.messagesPerSecond! >= TARGETS.overRedisFactor * theirs.messagesPerSecond! : undefined,
+      });
+      const oursHalf = row(system, 'half-peak');
+      rows.push({
+        target: `Over ${setup} (${label}): p99 < ${TARGETS.overRedisP99Ms} ms at half of its peak`,
+        measured: oursHalf?.latencyMs ? `p99 ${dec(oursHalf.latencyMs.p99)} ms at ${int(oursHalf.targetRate)} msg/s` : 'not measured',
+        met: oursHalf?.latencyMs ? oursHalf.latencyMs.p99 < TARGETS.overRedisP99Ms : undefined,
+      });
+      const cpu = (r: typeof ours): number | undefined => r?.nodeCpuMicrosPerMessage;
+      rows.push({
+        target: `Over ${setup} (${label}): node CPU per message below hand-rolled`,
+        measured:
+          cpu(ours) !== undefined && cpu(theirs) !== undefined
+            ? `${dec(cpu(ours)!)} vs ${dec(cpu(theirs)!)} µs/msg at peak`
+            : 'not measured',
+        met: cpu(ours) !== undefined && cpu(theirs) !== undefined ? cpu(ours)! < cpu(theirs)! : undefined,
+      });
+    }
     const half = row('imrelay', 'half-peak');
     rows.push({
       target: `End to end (${label}): p99 < ${TARGETS.p99Ms} ms at half of peak`,

@@ -3,6 +3,7 @@ import type { Secret } from '../secret.js';
 import type { Link, LinkContext, LinkEvents } from './link.js';
 import { REDIS_DEFAULTS, type RedisTransportOptions } from './redis/options.js';
 import type { RedisClientLike } from './redis/redis-client-like.js';
+import { ReplayGuard } from './redis/replay-guard.js';
 import { RedisLink } from './redis/redis-link.js';
 import { TcpLink } from './tcp/tcp-link.js';
 import { isRedisUrl, parseRelayUrl, type Endpoint } from './url.js';
@@ -17,7 +18,12 @@ export interface TransportOptions {
 /** Which transport a client runs over, with what it needs; resolved once, from the options. */
 export type TransportSpec =
   | { kind: 'tcp'; dialect: 'binary' | 'legacy'; endpoint: Endpoint; secret: Secret | undefined }
-  | { kind: 'redis'; target: string | RedisClientLike; redis: Required<RedisTransportOptions>; secret: Secret | undefined };
+  | {
+      kind: 'redis';
+      target: string | RedisClientLike;
+      redis: Required<RedisTransportOptions>;
+      secret: Secret | undefined;
+    };
 
 /**
  * Picks the transport from the url or the options: `tcp://` is a relay (or a
@@ -43,6 +49,8 @@ export function resolveTransport(options: TransportOptions, dialect: 'binary' | 
       livenessMs: positive('redisOptions.livenessMs', r.livenessMs ?? REDIS_DEFAULTS.livenessMs),
       presence: r.presence ?? REDIS_DEFAULTS.presence,
       legacyHashKey: r.legacyHashKey ?? REDIS_DEFAULTS.legacyHashKey,
+      probeIntervalMs: timerMs('redisOptions.probeIntervalMs', r.probeIntervalMs ?? REDIS_DEFAULTS.probeIntervalMs),
+      maxClockSkewMs: nonNegative('redisOptions.maxClockSkewMs', r.maxClockSkewMs ?? REDIS_DEFAULTS.maxClockSkewMs),
     },
   };
 }
@@ -53,8 +61,25 @@ export function createLink(spec: TransportSpec, context: LinkContext, events: Li
     case 'tcp':
       return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret }, events);
     case 'redis':
-      return new RedisLink({ ...context, target: spec.target, redis: spec.redis, secret: spec.secret }, events);
+      return new RedisLink({ ...context, target: spec.target, redis: spec.redis, secret: spec.secret, guard: guardOf(spec) }, events);
   }
+}
+
+/**
+ * One replay guard per client, shared by its links one after the other: a
+ * channel message replayed across a reconnect is still known. A spec is
+ * resolved once per client, so it stands for the client here (kept out of
+ * the spec itself, which is public and printed).
+ */
+const guards = new WeakMap<TransportSpec, ReplayGuard>();
+
+function guardOf(spec: TransportSpec & { kind: 'redis' }): ReplayGuard {
+  let guard = guards.get(spec);
+  if (guard === undefined) {
+    guard = new ReplayGuard(spec.redis.maxClockSkewMs);
+    guards.set(spec, guard);
+  }
+  return guard;
 }
 
 /** Where a spec points, for messages. */
@@ -76,5 +101,20 @@ function redactUrl(url: string): string {
 
 function positive(name: string, value: number): number {
   if (typeof value !== 'number' || !(value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+    throw new InvalidArgumentError(`${name} must be a number of 0 or more, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A period a timer can keep: setInterval turns anything past 2^31 - 1 ms into 1 ms. */
+function timerMs(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 1 && value <= 0x7fff_ffff)) {
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds from 1 to 2147483647, got ${String(value)}`);
+  }
   return value;
 }

@@ -30,9 +30,19 @@ export interface RedisProcess {
   restart(): Promise<void>;
 }
 
-/** A Redis Cluster of three masters and no replicas. */
+/** A Redis Cluster of three masters, with or without a replica each. */
 export interface RedisClusterProcess {
+  /** The masters the cluster was created with (a failover changes who is master). */
   readonly nodes: Array<{ host: string; port: number }>;
+  /** The replicas, when started with some. */
+  readonly replicas: Array<{ host: string; port: number }>;
+  /**
+   * Promotes a replica of the master on `masterPort` (CLUSTER FAILOVER, the
+   * old master agreeing; forced with TAKEOVER when that has not happened
+   * within 2 s) and resolves with the new master's port once every
+   * node sees the cluster ok again. Throws when that master has no replica.
+   */
+  failover(masterPort: number): Promise<number>;
   /** Stops every node and removes the cluster's config files. */
   stop(): Promise<void>;
 }
@@ -70,11 +80,12 @@ export async function startRedis(): Promise<RedisProcess> {
 }
 
 /**
- * Starts three cluster-enabled redis-servers, joins them with
- * `redis-cli --cluster create`, and waits until every node reports
- * `cluster_state:ok`. The caller stops it.
+ * Starts three cluster-enabled redis-servers (six with `replicas: 1`, a
+ * replica for each master), joins them with `redis-cli --cluster create`,
+ * and waits until every node reports `cluster_state:ok`. The caller stops it.
  */
-export async function startRedisCluster(): Promise<RedisClusterProcess> {
+export async function startRedisCluster(options: { replicas?: 0 | 1 } = {}): Promise<RedisClusterProcess> {
+  const replicas = options.replicas ?? 0;
   requireCommand('redis-server');
   requireCommand('redis-cli');
   const dir = mkdtempSync(join(tmpdir(), 'imrelay-redis-cluster-'));
@@ -84,18 +95,78 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 1; i <= 3; i++) {
-      servers.push(await spawnOnFreePort(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`)]));
+    for (let i = 1; i <= 3 * (1 + replicas); i++) {
+      // No diskless-sync delay: a replica is in sync at once instead of after 5 s.
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--repl-diskless-sync-delay', '0'];
+      servers.push(await spawnOnFreePort(dir, args));
     }
     const addresses = servers.map((server) => `${LOOPBACK}:${server.port}`);
-    const create = await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    const create = await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
     if (create.code !== 0) throw new Error(`redis-cli --cluster create failed (${create.code}):\n${create.output}`);
     await Promise.all(servers.map((server) => waitForClusterOk(server.port)));
+    // A replica is in sync before it can take over.
+    for (const server of servers) await waitForReplicaSync(server.port);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { nodes: servers.map((server) => ({ host: LOOPBACK, port: server.port })), stop };
+  const roles = await Promise.all(
+    servers.map(async (server) => ({ port: server.port, info: await redisCommand(server.port, ['INFO', 'replication']) })),
+  );
+  const masters = roles.filter((r) => r.info.includes('role:master')).map((r) => ({ host: LOOPBACK, port: r.port }));
+  const replicaList = roles.filter((r) => r.info.includes('role:slave')).map((r) => ({ host: LOOPBACK, port: r.port }));
+  return {
+    nodes: masters,
+    replicas: replicaList,
+    async failover(masterPort) {
+      const masterId = (await redisCommand(masterPort, ['CLUSTER', 'MYID'])).trim();
+      let promoted: number | undefined;
+      for (const replica of replicaList) {
+        const info = await redisCommand(replica.port, ['INFO', 'replication']);
+        if (info.includes('role:slave') && info.includes(`master_port:${masterPort}`)) promoted = replica.port;
+      }
+      if (promoted === undefined) throw new Error(`no replica of ${masterPort} (${masterId})`);
+      // A manual failover (the master agreeing, the masters voting) that has
+      // not happened within 2 s is forced: TAKEOVER needs no vote.
+      const deadline = Date.now() + 3 * START_DEADLINE_MS;
+      await redisCommand(promoted, ['CLUSTER', 'FAILOVER']);
+      const askedAt = Date.now();
+      let forced = false;
+      while (!(await redisCommand(promoted, ['INFO', 'replication'])).includes('role:master')) {
+        if (Date.now() > deadline) throw new Error(`replica ${promoted} not promoted within ${3 * START_DEADLINE_MS} ms`);
+        if (!forced && Date.now() - askedAt > 2_000) {
+          forced = true;
+          await redisCommand(promoted, ['CLUSTER', 'FAILOVER', 'TAKEOVER']);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Every node learns of the new master by gossip: wait until all of them name it master.
+      const promotedId = (await redisCommand(promoted, ['CLUSTER', 'MYID'])).trim();
+      for (const server of servers) {
+        for (;;) {
+          const nodes = await redisCommand(server.port, ['CLUSTER', 'NODES']);
+          const line = nodes.split('\n').find((l) => l.startsWith(promotedId));
+          if (line?.split(' ')[2]?.split(',').includes('master')) break;
+          if (Date.now() > deadline) throw new Error(`node ${server.port} does not see ${promoted} as master`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      await Promise.all(servers.map((server) => waitForClusterOk(server.port)));
+      return promoted;
+    },
+    stop,
+  };
+}
+
+/** Waits until a replica reports its link to its master up (a master returns at once). */
+async function waitForReplicaSync(port: number): Promise<void> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    const info = await redisCommand(port, ['INFO', 'replication']);
+    if (!info.includes('role:slave') || info.includes('master_link_status:up')) return;
+    if (Date.now() > deadline) throw new Error(`replica ${port} not in sync within ${START_DEADLINE_MS} ms:\n${info}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 interface Server {

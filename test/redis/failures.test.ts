@@ -334,6 +334,10 @@ describe('a subscriber that stops reading', () => {
     // What a blocked event loop does to the subscriber connection: nothing reads it.
     const socket = (stalled as unknown as { supervisor: { link: { sub: { stream: { pause(): void; resume(): void } } } } }).supervisor.link
       .sub.stream;
+    // The link notices either when the socket is read again, or before that by its probe
+    // (nothing comes back on a path nobody reads): listen from now on.
+    const down = waitForEvent(stalled, 'disconnect', 10_000);
+    const up = waitForEvent(stalled, 'connect', 10_000);
     socket.pause();
 
     const payload = 'x'.repeat(1024);
@@ -349,8 +353,6 @@ describe('a subscriber that stops reading', () => {
     }
     expect(cutOff, 'Redis dropped the subscriber').toBe(true);
 
-    const down = waitForEvent(stalled, 'disconnect', 5_000);
-    const up = waitForEvent(stalled, 'connect', 5_000);
     socket.resume();
     await down;
     await up;

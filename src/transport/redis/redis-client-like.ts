@@ -1,3 +1,5 @@
+import type { RedisPipelineLike } from './presence-store.js';
+
 /**
  * The part of an ioredis `Redis` or `Cluster` client that imrelay uses. Typed
  * structurally so that the core never imports ioredis: it is an optional peer
@@ -15,6 +17,14 @@ export interface RedisClientLike {
   sunsubscribe?(...channels: string[]): Promise<unknown>;
   call(command: string, ...args: Array<string | Buffer | number>): Promise<unknown>;
   duplicate(...args: unknown[]): RedisClientLike;
+  /** A batch of commands sent in one write (used on a single server to PUBLISH a flush's batches). */
+  pipeline?(): RedisPipelineLike & { publish(channel: string, message: Buffer): unknown };
+  /**
+   * Asks the cluster for its slot map again (ioredis `Cluster`). Without it
+   * a client keeps its map until a MOVED reply, and after a failover the old
+   * master, now a replica, answers SPUBLISH with 0 and no MOVED.
+   */
+  refreshSlotsCache?(callback?: (err?: Error | null) => void): void;
   /** A cluster's node clients. */
   nodes?(role: 'master' | 'slave' | 'all'): RedisClientLike[];
   on(event: string, listener: (...args: any[]) => void): unknown;

@@ -1,13 +1,19 @@
 import { FrameDecoder } from '../../codec/frame-decoder.js';
 import { ConnectError, DisconnectedError, HeartbeatError, type RelayError } from '../../errors.js';
 import { Features } from '../../protocol/index.js';
-import type { Link, LinkContext, LinkEvents } from '../link.js';
-import { connectRedis, whenReady } from './connect.js';
-import { channelOf, type RedisTransportOptions } from './options.js';
-import { RedisPresenceStore } from './presence-store.js';
 import type { Secret } from '../../secret.js';
+import type { Link, LinkContext, LinkEvents } from '../link.js';
+import type { StreamId } from './channel-format.js';
+import { ChannelMac } from './channel-mac.js';
+import { ChannelReader, type ChannelStats } from './channel-reader.js';
+import { connectRedis, whenReady } from './connect.js';
+import { DropWarnings } from './drop-warnings.js';
+import { channelOf, type RedisTransportOptions } from './options.js';
+import { PathProbe } from './path-probe.js';
+import { RedisPresenceStore } from './presence-store.js';
 import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
+import type { ReplayGuard } from './replay-guard.js';
 
 /** What a Redis link needs besides the {@link LinkContext}. */
 export interface RedisLinkOptions {
@@ -16,13 +22,25 @@ export interface RedisLinkOptions {
   redis: Required<RedisTransportOptions>;
   /** The cluster's shared secret, when the clients have one. */
   secret: Secret | undefined;
+  /** What the client's links have taken on their channel, with a secret (one guard for all of them). */
+  guard: ReplayGuard;
+}
+
+/** Frames of a batch not yet handed to the client (it paused): `[starts[i], ends[i])` of `msg`, from `next`. */
+interface HeldBatch {
+  msg: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+  next: number;
 }
 
 /**
  * A link without a relay: the node's own connections to Redis. It subscribes
- * to the node's channel (what arrives there are DELIVER frames from other
- * nodes), keeps the node's presence alive, and hands the frames the client
- * writes to a {@link RedisRouter}, which does the relay's job in the node.
+ * to the node's channel (what arrives there are batches of DELIVER frames
+ * from other nodes, checked by a {@link ChannelReader}), keeps the node's
+ * presence alive, probes its own path ({@link PathProbe}), and hands the
+ * frames the client writes to a {@link RedisRouter}, which does the relay's
+ * job in the node.
  */
 export class RedisLink implements Link {
   ready = false;
@@ -36,8 +54,15 @@ export class RedisLink implements Link {
   private readonly ownsClients: boolean;
   private readonly decoder = new FrameDecoder({ maxFrameBytes: 0x7fff_ffff });
   private readonly channel: string;
-  private paused: Buffer[] = [];
+  private readonly stream: StreamId;
+  private readonly mac: ChannelMac | undefined;
+  private readonly reader: ChannelReader;
+  private readonly warnings: DropWarnings;
+  private readonly probe: PathProbe;
+  private held: HeldBatch[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  private probesSent = 0;
   private closed = false;
 
   constructor(
@@ -46,14 +71,48 @@ export class RedisLink implements Link {
   ) {
     this.ownsClients = typeof options.target === 'string';
     this.channel = channelOf(options.redis.prefix, options.nodeId);
+    const id = Buffer.from(options.nodeId, 'utf8');
+    // The epoch tells this link's batches from those of the client's links
+    // before it: microseconds of the process's monotonic clock only grow.
+    this.stream = {
+      origin: Buffer.concat([Buffer.of(id.length), id]),
+      incarnation: options.incarnation,
+      epoch: Math.floor(performance.now() * 1000),
+    };
+    this.mac = options.secret === undefined ? undefined : new ChannelMac(options.secret);
+    this.reader = new ChannelReader({ self: this.stream.origin, incarnation: this.stream.incarnation, epoch: this.stream.epoch }, this.mac);
+    this.warnings = new DropWarnings((error) => this.events.onWarning?.(error));
+    this.probe = new PathProbe(options.redis.probeIntervalMs, {
+      send: () => {
+        this.probesSent++;
+        return this.router!.probe();
+      },
+      dead: (error) => this.destroy(error),
+      failed: (err) => asEngineError(err, 'probe failed'),
+    });
+    // Every step of starting is bounded as a whole: a command that never
+    // answers (a subscription sent to a shard mid-failover) must not hold the
+    // attempt forever, the client retries with a new one.
+    this.startTimer = setTimeout(
+      () => this.destroy(new ConnectError(`redis link not ready within ${options.connectTimeoutMs} ms`)),
+      options.connectTimeoutMs,
+    );
     this.start().catch((err: unknown) => this.destroy(asConnectError(err)));
+  }
+
+  /** What this link counted on its channel so far (dropped messages by reason, probes). */
+  get stats(): ChannelStats {
+    return { ...this.reader.stats, batchesSent: this.router?.batchesSent ?? 0, probesSent: this.probesSent };
   }
 
   write(parts: Buffer[]): void {
     if (this.closed) return;
+    const router = this.router;
     for (const part of parts) this.decoder.push(part);
     let frame: Buffer | undefined;
-    while ((frame = this.decoder.next()) !== undefined) this.router?.enqueue(frame);
+    while ((frame = this.decoder.next()) !== undefined) router?.enqueue(frame);
+    // One write is one flush of the client: what it sent goes out now, one channel message per target.
+    router?.flush();
   }
 
   pause(): void {
@@ -63,13 +122,16 @@ export class RedisLink implements Link {
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
-    const held = this.paused;
-    this.paused = [];
-    for (const payload of held) this.toClient(payload);
+    while (this.held.length > 0 && !this.isPaused && !this.closed) {
+      const batch = this.held[0]!;
+      this.handOut(batch.msg, batch.starts, batch.ends, batch.next, batch.starts.length, batch);
+      if (batch.next >= batch.starts.length) this.held.shift();
+    }
   }
 
   end(): void {
     if (this.closed) return;
+    this.probe.stop();
     // Reports of frames already written come back before the link closes; so
     // do the messages already published to this node (see unsubscribe).
     void (this.router?.drain() ?? Promise.resolve())
@@ -93,7 +155,11 @@ export class RedisLink implements Link {
     if (this.abandoned()) return;
     await whenReady(pub, connectTimeoutMs);
     if (this.abandoned()) return;
+    // A new link on a cluster may follow a failover: route by the cluster's map of now.
+    if (pub.isCluster && pub.refreshSlotsCache !== undefined) await refreshSlots(pub);
+    if (this.abandoned()) return;
     // Subscribed connections can do nothing else: a second connection listens.
+    const { redis } = this.options;
     const sub = pub.isCluster ? pub.duplicate([], { shardedSubscribers: true }) : pub.duplicate();
     this.sub = sub;
     sub.on('error', this.onClientError);
@@ -101,12 +167,17 @@ export class RedisLink implements Link {
     sub.on('smessageBuffer', this.onMessage);
     await whenReady(sub, connectTimeoutMs);
     if (this.abandoned()) return;
+    // Nothing stamped before this moment (less the skew allowed) can be for this link.
+    if (this.mac !== undefined) {
+      this.reader.guard = this.options.guard;
+      this.reader.notBefore = Date.now() - redis.maxClockSkewMs;
+    }
     if (pub.isCluster) await sub.ssubscribe!(this.channel);
     else await sub.subscribe(this.channel);
     // Check with the server rather than trust the client library's word.
     await this.verifySubscribed();
     if (this.abandoned()) return;
-    const { redis, nodeId } = this.options;
+    const { nodeId } = this.options;
     const store = new RedisPresenceStore(pub, {
       prefix: redis.prefix,
       livenessMs: redis.livenessMs,
@@ -120,16 +191,26 @@ export class RedisLink implements Link {
       client.on('close', this.onClientClose);
       client.on('end', this.onClientClose);
     }
-    this.router = new RedisRouter(pub, store, nodeId, redis.prefix, {
-      reply: (payload) => this.toClient(payload),
-      fail: (error) => this.destroy(error),
-    });
+    this.router = new RedisRouter(
+      pub,
+      store,
+      { nodeId, prefix: redis.prefix, stream: this.stream, mac: this.mac },
+      {
+        // Answers flow while deliveries are paused: they settle sends, they fill no queue.
+        reply: (buf, start, end) => {
+          if (!this.closed) this.events.onFrame(buf, start, end);
+        },
+        fail: (error) => this.destroy(error),
+      },
+    );
     this.keepAlive(store, redis.livenessMs);
+    this.probe.start();
+    clearTimeout(this.startTimer);
     this.ready = true;
-    // The relay's features a node relies on: failure notices and presence.
+    // The relay's features a node relies on: failure notices, presence, and ACK runs.
     this.events.onReady({
       maxFrameBytes: this.options.maxFrameBytes,
-      features: Features.FAILURE_NOTICES | Features.PRESENCE,
+      features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS,
       localAddress: '',
     });
   }
@@ -194,13 +275,37 @@ export class RedisLink implements Link {
 
   private readonly onMessage = (channel: Buffer, message: Buffer): void => {
     if (this.closed || channel.toString() !== this.channel) return;
-    this.toClient(message);
+    const reader = this.reader;
+    const frames = reader.read(message);
+    if (typeof frames === 'string') {
+      this.warnings.dropped(frames, reader.stats, this.channel);
+      return;
+    }
+    if (frames === 0) {
+      if (reader.ownProbe) this.probe.returned();
+      return;
+    }
+    if (this.isPaused || this.held.length > 0) this.hold(message, reader.starts, reader.ends, 0, frames);
+    else this.handOut(message, reader.starts, reader.ends, 0, frames, undefined);
   };
 
-  private toClient(payload: Buffer): void {
-    if (this.closed) return;
-    if (this.isPaused) this.paused.push(payload);
-    else this.events.onFrame(payload, 0, payload.length);
+  /**
+   * Hands the frames `[from, to)` of a batch to the client, until it pauses;
+   * the rest is held (in `held`, when given, else in a new held batch).
+   */
+  private handOut(msg: Buffer, starts: Int32Array, ends: Int32Array, from: number, to: number, held: HeldBatch | undefined): void {
+    let i = from;
+    while (i < to && !this.isPaused && !this.closed) {
+      this.events.onFrame(msg, starts[i]!, ends[i]!);
+      i++;
+    }
+    if (held !== undefined) held.next = i;
+    else if (i < to && !this.closed) this.hold(msg, starts, ends, i, to);
+  }
+
+  /** Keeps frames `[from, to)` of a batch for {@link resume}; the reader's arrays are reused, so they are copied. */
+  private hold(msg: Buffer, starts: Int32Array, ends: Int32Array, from: number, to: number): void {
+    this.held.push({ msg, starts: starts.slice(from, to), ends: ends.slice(from, to), next: 0 });
   }
 
   private readonly onClientError = (): void => {
@@ -216,6 +321,8 @@ export class RedisLink implements Link {
     this.closed = true;
     this.ready = false;
     clearInterval(this.heartbeat);
+    clearTimeout(this.startTimer);
+    this.probe.stop();
     this.router?.stop();
     this.releaseClients();
     this.events.onClose(reason);
@@ -234,6 +341,11 @@ export class RedisLink implements Link {
     this.sub?.disconnect();
     if (this.ownsClients) this.pub?.disconnect();
   }
+}
+
+/** Resolves once the cluster client's slot map is fresh (rejects with the error it met). */
+function refreshSlots(pub: RedisClientLike): Promise<void> {
+  return new Promise((resolve, reject) => pub.refreshSlotsCache!((err) => (err ? reject(err) : resolve())));
 }
 
 /** Why starting failed: coded errors pass through; anything else is a failed connect. */

@@ -1,9 +1,9 @@
 import { FrameWriter } from '../../codec/frame-writer.js';
 import { EngineError, RelayError } from '../../errors.js';
 import type { PresenceStore } from '../../presence/presence-store.js';
-import { ReportBuilder, UsersByNode } from '../../presence/users-by-node.js';
+import { UsersByNode } from '../../presence/users-by-node.js';
 import {
-  FailureReason,
+  AckRun,
   FrameType,
   PAYLOAD_KIND_MASK,
   PAYLOAD_KIND_SHIFT,
@@ -19,87 +19,154 @@ import {
   writeDeliver,
   type PayloadKind,
 } from '../../protocol/index.js';
-import { channelOf } from './options.js';
+import type { StreamId } from './channel-format.js';
+import type { ChannelMac } from './channel-mac.js';
+import { FlushSends, type UsersSend } from './flush-answers.js';
+import { Outbox } from './outbox.js';
+import { publishFlush, publishOne } from './publish.js';
 import type { RedisClientLike } from './redis-client-like.js';
+import { SlotRefresher } from './slot-refresh.js';
+
+/**
+ * Flushes published and not yet answered at a time. One: the replies of the
+ * last one are what lets the next go, so batches grow with the load and a
+ * flush waits at most one round trip to Redis.
+ */
+const MAX_FLUSHES_IN_FLIGHT = 1;
 
 /** Where the router's answers and failures go. */
 export interface RouterSink {
-  /** A REPORT or LOCATED payload for the client. */
-  reply(payload: Buffer): void;
+  /** An ACK, REPORT or LOCATED payload for the client, at `[start, end)` of `buf`. */
+  reply(buf: Buffer, start: number, end: number): void;
   /** A command failed: the link is no longer trustworthy. */
   fail(error: RelayError): void;
+}
+
+/** What a router is made with besides its Redis client, presence and sink. */
+export interface RouterOptions {
+  nodeId: string;
+  prefix: string;
+  /** What names this link's batches (see channel-format.ts). */
+  stream: StreamId;
+  /** Signs every batch, when the nodes share a secret. */
+  mac: ChannelMac | undefined;
 }
 
 /**
  * The relay's routing done inside the node, over Redis: the client writes
  * the same binary frames it would write to a relay, and this turns them into
- * PUBLISHes and presence commands, and answers them.
+ * channel messages and presence commands, and answers them.
  *
- * - ROUTE: one PUBLISH per target host (SPUBLISH on a cluster, so a message
- *   crosses only the shard that owns the host's channel) carrying the same
- *   DELIVER frame the relay would write. PUBLISH answers how many subscribers
- *   got it: a host with none is reported offline, so reports stay truthful
- *   without a hub.
+ * - ROUTE: a DELIVER per target host, written into that host's batch (see
+ *   outbox.ts). At the end of each write from the client (one flush), every
+ *   batch is published once: one PUBLISH per target per flush, SPUBLISH on a
+ *   cluster so that a message crosses only the shard that owns the target's
+ *   channel. PUBLISH answers how many subscribers got the batch: a host with
+ *   none is reported offline, so reports stay truthful without a hub.
  * - SEND_USERS and LOCATE: answered from the presence store.
  *
- * Frames are handled in order: a frame that needs a round trip first
- * (presence, locate) holds back the ones after it, so a node's messages keep
- * their order.
+ * Answers go back in send order (flush-answers.ts): on a cluster, shards
+ * answer in any order, so each flush's answers wait for the flush before.
+ * A frame that needs a round trip first (presence, locate, send to users)
+ * holds back the ones after it, so a node's messages keep their order.
  */
 export class RedisRouter {
-  private readonly deliverWriter = new FrameWriter(16 * 1024);
+  private readonly outbox: Outbox;
+  private sends = new FlushSends();
+  private readonly answers = new FrameWriter(16 * 1024);
+  private readonly acks = new AckRun();
   private readonly spans = new RouteSpans();
+  private readonly reportSpans = new RouteSpans();
   private readonly origin: Buffer;
-  private queue: Promise<void> = Promise.resolve();
-  /** Routes published and waiting for their replies, so that {@link drain} lets their reports out first. */
-  private readonly routing = new Set<Promise<void>>();
-  /** On a cluster, the last report issued: each waits for the one before (see route). */
-  private lastReport: Promise<void> = Promise.resolve();
-  private backlog = 0;
+  /** Frames waiting behind one that needs a round trip. */
+  private readonly pending: Buffer[] = [];
+  private pumping = false;
+  private pumped: Promise<void> = Promise.resolve();
+  /** The answers of the last flush published: the next flush's wait for them. */
+  private answered: Promise<void> = Promise.resolve();
   private resetParts: string[] = [];
   private stopped = false;
+  /** Flushes published and not yet answered by Redis. */
+  private inFlight = 0;
+  /** A flush is ready and waits for {@link inFlight} to come down. */
+  private held = false;
+  private readonly slots: SlotRefresher | undefined;
+  /** Channel messages published, probes included. */
+  batchesSent = 0;
 
   constructor(
     private readonly pub: RedisClientLike,
     private readonly store: PresenceStore,
-    private readonly nodeId: string,
-    private readonly prefix: string,
+    private readonly options: RouterOptions,
     private readonly sink: RouterSink,
   ) {
-    const id = Buffer.from(nodeId, 'utf8');
-    this.origin = Buffer.concat([Buffer.of(id.length), id]);
+    this.origin = options.stream.origin;
+    this.outbox = new Outbox(options.stream, options.prefix, options.mac);
+    this.slots = pub.isCluster === true ? new SlotRefresher(pub) : undefined;
   }
 
   /** Handles one frame (without its length prefix), in order with the ones before it. */
   enqueue(frame: Buffer): void {
-    if (this.backlog === 0 && frame[0] === FrameType.ROUTE) {
+    if (this.stopped) return;
+    if (!this.pumping && frame[0] === FrameType.ROUTE) {
       this.route(frame);
       return;
     }
-    this.backlog++;
-    this.queue = this.queue
-      .then(() => this.handle(frame))
-      .catch((err: unknown) => this.sink.fail(asEngineError(err, 'redis command failed')))
-      .finally(() => this.backlog--);
+    this.pending.push(frame);
+    if (!this.pumping) {
+      this.pumping = true;
+      this.pumped = this.pump();
+    }
   }
 
-  /** Resolves once every frame handed in so far is answered. */
+  /** The client's write is over: publishes what it sent (a frame waiting for a round trip publishes after it). */
+  flush(): void {
+    if (!this.pumping) this.publish();
+  }
+
+  /** Resolves once every frame handed in so far is published and answered. */
   async drain(): Promise<void> {
-    await this.queue;
-    await Promise.all(this.routing);
+    await this.pumped;
+    do {
+      this.publish();
+      await this.answered;
+    } while (!this.stopped && (this.inFlight > 0 || this.sends.size > 0));
+  }
+
+  /** Publishes a probe to this node's own channel; resolves with the number of subscribers that got it. */
+  probe(): Promise<number> {
+    const { channel, message } = this.outbox.probe(this.options.nodeId);
+    this.batchesSent++;
+    return publishOne(this.pub, channel, message);
   }
 
   /** Answers nothing more. */
   stop(): void {
     this.stopped = true;
+    this.pending.length = 0;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (let frame = this.pending.shift(); frame !== undefined && !this.stopped; frame = this.pending.shift()) {
+        if (frame[0] === FrameType.ROUTE) {
+          this.route(frame);
+          continue;
+        }
+        // What came before this frame goes out before its round trip.
+        this.publish();
+        await this.handle(frame);
+      }
+      this.publish();
+    } catch (err) {
+      this.sink.fail(asEngineError(err, 'redis command failed'));
+    } finally {
+      this.pumping = false;
+    }
   }
 
   private async handle(frame: Buffer): Promise<void> {
-    if (this.stopped) return;
     switch (frame[0]) {
-      case FrameType.ROUTE:
-        this.route(frame);
-        return;
       case FrameType.SEND_USERS:
         await this.sendToUsers(frame);
         return;
@@ -109,12 +176,11 @@ export class RedisRouter {
       case FrameType.LOCATE: {
         const { seq, users } = decodeLocate(frame);
         const located = await this.store.locate(users);
-        this.reply(
-          encodeLocated(
-            seq,
-            users.map((user) => [user, located.get(user) ?? []] as const),
-          ),
+        const answer = encodeLocated(
+          seq,
+          users.map((user) => [user, located.get(user) ?? []] as const),
         );
+        if (!this.stopped) this.sink.reply(answer, 0, answer.length);
         return;
       }
       default:
@@ -123,17 +189,16 @@ export class RedisRouter {
     }
   }
 
-  /** One PUBLISH per host, issued now; the report follows the replies. */
+  /** A DELIVER per host into that host's batch of this flush. */
   private route(frame: Buffer): void {
     const spans = this.spans;
     scanRoute(frame, spans);
-    const hosts: string[] = [];
-    const users: Buffer[] = [];
-    const published: Array<Promise<number>> = [];
+    const sends = this.sends;
+    sends.addRoute(frame);
     for (let i = 0; i < spans.hostCount; i++) {
-      const host = frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i));
+      const lane = this.outbox.laneFor(frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i)));
       writeDeliver(
-        this.deliverWriter,
+        lane.writer,
         this.origin,
         spans.flags,
         frame,
@@ -143,15 +208,9 @@ export class RedisRouter {
         spans.end,
         undefined,
       );
-      hosts.push(host);
-      users.push(frame.subarray(spans.usersStart(i), spans.usersEnd(i)));
-      published.push(this.publish(host, this.takeDeliver()));
+      sends.hostBatch.push(lane.open);
+      this.outbox.wrote(lane);
     }
-    const { seq, flags } = spans;
-    this.reportWhenPublished(published, seq, flags, (report, i, reached) => {
-      if (reached) report.deliveredTo(hosts[i]!);
-      else report.failedAt(hosts[i]!, FailureReason.OFFLINE, readUserList(users[i]!, 0));
-    });
   }
 
   private async sendToUsers(frame: Buffer): Promise<void> {
@@ -160,57 +219,78 @@ export class RedisRouter {
     const payload = frame.subarray(payloadStart);
     const kind = ((flags & PAYLOAD_KIND_MASK) >> PAYLOAD_KIND_SHIFT) as PayloadKind;
     const located = await this.store.locate(users);
+    if (this.stopped) return;
     const groups = new UsersByNode<string>();
     for (const user of users) groups.add(user, located.get(user));
-    const nodes = [...groups.byNode.keys()];
-    const published = nodes.map((node) => this.publish(node, encodeDeliver(this.nodeId, groups.byNode.get(node)!, kind, payload)));
-    this.reportWhenPublished(
-      published,
-      seq,
-      flags,
-      (report, i, reached) => {
-        if (reached) report.deliveredTo(nodes[i]!);
-        else report.failedAt(nodes[i]!, FailureReason.OFFLINE, groups.byNode.get(nodes[i]!)!);
-      },
-      groups.nowhere,
-    );
+    const send: UsersSend = { seq, flags, nodes: [], users: [], batches: [], nowhere: groups.nowhere };
+    for (const [node, list] of groups.byNode) {
+      const lane = this.outbox.laneFor(node);
+      lane.writer.appendFrame(encodeDeliver(this.options.nodeId, list, kind, payload));
+      send.nodes.push(node);
+      send.users.push(list);
+      send.batches.push(lane.open);
+      this.outbox.wrote(lane);
+    }
+    this.sends.addUsers(send);
   }
 
   /**
-   * Reports a send once its PUBLISHes are answered: a host whose channel had
-   * a subscriber took its users. On a cluster the hosts' channels live on
-   * different shards, whose replies come back on different connections: a
-   * report waits for the ones before it, so that a sender's reports keep
-   * their order, as from a relay. (On one server they come back in order.)
+   * Publishes the open batches; their sends are answered once Redis has
+   * counted each batch's subscribers. While a flush is still waiting for its
+   * replies, the next one keeps filling and goes out when they come: under
+   * load a batch carries what several flushes of the client sent (fewer,
+   * larger channel messages), and a lone message waits for nothing.
    */
-  private reportWhenPublished(
-    published: Array<Promise<number>>,
-    seq: number,
-    flags: number,
-    each: (report: ReportBuilder, i: number, reached: boolean) => void,
-    nowhere: string[] = [],
-  ): void {
-    const replies = Promise.all(published);
-    const ordered = this.pub.isCluster === true ? Promise.all([replies, this.lastReport]).then(([counts]) => counts) : replies;
-    const done = ordered.then(
-      (counts) => {
-        const report = new ReportBuilder();
-        counts.forEach((count, i) => each(report, i, count > 0));
-        report.nowhere(nowhere);
-        const answer = report.encode(seq, flags);
-        if (answer !== undefined) this.reply(answer);
+  private publish(): void {
+    const sends = this.sends;
+    if (sends.size === 0 || this.stopped) return;
+    if (this.inFlight >= MAX_FLUSHES_IN_FLIGHT) {
+      this.held = true;
+      return;
+    }
+    this.sends = new FlushSends();
+    const flush = this.outbox.take();
+    this.batchesSent += flush.messages.length;
+    const counts: Promise<ArrayLike<number>> = flush.messages.length === 0 ? Promise.resolve([]) : publishFlush(this.pub, flush);
+    const previous = this.answered;
+    this.inFlight++;
+    this.answered = counts.then(
+      (c) => {
+        this.released();
+        this.slots?.counted(flush.lanes, c);
+        return previous.then(() => this.answer(sends, c));
       },
-      (err: unknown) => this.sink.fail(asEngineError(err, 'publish failed')),
+      (err: unknown) => {
+        this.released();
+        this.sink.fail(asEngineError(err, 'publish failed'));
+      },
     );
-    this.lastReport = done;
-    this.routing.add(done);
-    void done.finally(() => this.routing.delete(done));
+  }
+
+  private released(): void {
+    this.inFlight--;
+    if (!this.held) return;
+    this.held = false;
+    this.publish();
+  }
+
+  private answer(sends: FlushSends, counts: ArrayLike<number>): void {
+    if (this.stopped) return;
+    sends.answer(counts, this.answers, this.acks, this.reportSpans);
+    for (const part of this.answers.take()) {
+      for (let pos = 0; pos < part.length && !this.stopped;) {
+        const start = pos + 4;
+        const end = start + part.readUInt32LE(pos);
+        this.sink.reply(part, start, end);
+        pos = end;
+      }
+    }
   }
 
   private async presence(frame: Buffer): Promise<void> {
     const { op, usersStart } = decodePresence(frame);
     const users = readUserList(frame, usersStart);
-    const node = this.nodeId;
+    const node = this.options.nodeId;
     if (op === PresenceOp.ONLINE) await this.store.online(node, users);
     else if (op === PresenceOp.OFFLINE) await this.store.offline(node, users);
     else if (op === PresenceOp.RESET_PART) this.resetParts.push(...users);
@@ -219,22 +299,6 @@ export class RedisRouter {
       this.resetParts = [];
       await this.store.reset(node, all);
     }
-  }
-
-  private publish(host: string, deliver: Buffer): Promise<number> {
-    const channel = channelOf(this.prefix, host);
-    return this.pub.isCluster ? (this.pub.spublish!(channel, deliver) as Promise<number>) : this.pub.publish(channel, deliver);
-  }
-
-  /** The DELIVER just written, without its length prefix: a channel message is already framed. */
-  private takeDeliver(): Buffer {
-    const parts = this.deliverWriter.take();
-    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return frame.subarray(4);
-  }
-
-  private reply(payload: Buffer): void {
-    if (!this.stopped) this.sink.reply(payload);
   }
 }
 
