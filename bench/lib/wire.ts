@@ -1,16 +1,20 @@
 /**
  * Speaking the relay's binary protocol over a raw socket, without
- * RelayClient: the HELLO/WELCOME handshake, and pre-encoded ROUTE batches.
+ * RelayClient: the HELLO/WELCOME handshake (with or without ONCE), and
+ * pre-encoded ROUTE batches.
  */
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { FrameWriter } from '../../src/codec/index.js';
 import {
   Features,
   FrameType,
+  INCARNATION_BYTES,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
   RouteFlags,
   Scratch,
+  decodeControl,
   encodeControl,
   encodeRouteHeader,
   newNonce,
@@ -19,18 +23,35 @@ import {
 
 export const PING_FRAME = encodeControl({ type: FrameType.PING });
 
+/** What a node announcing `Features.ONCE` says in its HELLO. */
+export interface OnceHello {
+  /** 8 bytes naming this run of the node (see {@link newIncarnation}). */
+  incarnation: Buffer;
+  /** Deliveries the relay may write beyond what the node settled. */
+  window: number;
+}
+
+/** A fresh random incarnation for a ONCE node. */
+export function newIncarnation(): Buffer {
+  return randomBytes(INCARNATION_BYTES);
+}
+
 /**
  * Connects as node `nodeId`, sends HELLO and waits for WELCOME. From then
- * on every byte read goes to `onData` (bytes after the WELCOME included).
- * A PING is sent every second so the relay's heartbeat never closes a node
- * that only reads.
+ * on every byte read goes to `onData` (bytes after the WELCOME included),
+ * with the socket, so a node can answer what it reads. A PING is sent every
+ * second so the relay's heartbeat never closes a node that only reads.
+ *
+ * With `once`, the HELLO announces `Features.ONCE` with that incarnation and
+ * window, and a WELCOME without ONCE is refused.
  */
 export function openNode(
   port: number,
   nodeId: string,
-  onData: (chunk: Buffer) => void,
+  onData: (chunk: Buffer, socket: Socket) => void,
   timeoutMs = 10_000,
   features: number = Features.FAILURE_NOTICES,
+  once?: OnceHello,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true });
@@ -51,11 +72,18 @@ export function openNode(
         fail(new Error(`${nodeId}: expected WELCOME, got frame type 0x${(type ?? 0).toString(16)}`));
         return;
       }
+      if (once !== undefined) {
+        const welcome = decodeControl(buffered.subarray(4, 4 + length));
+        if (welcome.type !== FrameType.WELCOME || (welcome.features & Features.ONCE) === 0) {
+          fail(new Error(`${nodeId}: the relay did not accept ONCE`));
+          return;
+        }
+      }
       clearTimeout(timer);
       const rest = buffered.subarray(4 + length);
       socket.off('data', onHandshake);
-      socket.on('data', onData);
-      if (rest.length > 0) onData(rest);
+      socket.on('data', (chunk: Buffer) => onData(chunk, socket));
+      if (rest.length > 0) onData(rest, socket);
       const ping = setInterval(() => socket.write(PING_FRAME), 1000);
       ping.unref();
       socket.once('close', () => clearInterval(ping));
@@ -73,6 +101,7 @@ export function openNode(
           maxFrameBytes: 4 * 1024 * 1024,
           features,
           nonce: newNonce(),
+          ...(once !== undefined ? { once } : {}),
         }),
       );
     });

@@ -1,5 +1,6 @@
 import { MessageError } from '../errors.js';
-import { DeliverSpans, FrameType, decodeAck, decodeReport, decodeUserList, scanDeliver } from '../protocol/index.js';
+import { DeliverSpans, FrameType, decodeAck, decodeExpire, decodeReport, decodeUserList, scanDeliver } from '../protocol/index.js';
+import { DROP, type DeliveryIntake } from './delivery-intake.js';
 import { readLegacyFrame } from './legacy-wire.js';
 import type { Locator } from './locator.js';
 import { OriginCache } from './origin-cache.js';
@@ -11,15 +12,19 @@ import type { Delivery } from './types.js';
 
 /** Where inbound frames end up, besides the ledger and the locator. */
 export interface InboundSink<M> {
-  deliver(delivery: Delivery<M>): void;
+  /** A delivery for the consumer loop, with its number on an effectively-once link (else -1). */
+  deliver(delivery: Delivery<M>, serial: number): void;
   offline(notice: OfflineNotice): void;
   error(error: MessageError): void;
 }
 
 /**
  * Turns the frames a link hands up into the client's outcomes: deliveries for
- * the consumer loop, reports and ACKs that settle sends, LOCATED answers,
- * offline notices; and, in the legacy dialect, a Go hub's JSON documents.
+ * the consumer loop (numbered, and repeats dropped, by the intake), reports
+ * and ACKs that settle sends, EXPIREs, LOCATED answers, offline notices;
+ * and, in the legacy dialect, a Go hub's JSON documents. A frame that breaks
+ * the protocol throws `ERR_PROTOCOL`: the link closes and the client
+ * reconnects.
  */
 export class Inbound<M> {
   private readonly deliverSpans = new DeliverSpans();
@@ -27,6 +32,7 @@ export class Inbound<M> {
 
   constructor(
     private readonly ledger: SendLedger,
+    private readonly intake: DeliveryIntake<Delivery<M>>,
     private readonly locator: Locator,
     private readonly serializer: Serializer | undefined,
     private readonly sink: InboundSink<M>,
@@ -38,20 +44,24 @@ export class Inbound<M> {
       case FrameType.DELIVER: {
         const spans = this.deliverSpans;
         scanDeliver(p, spans, start, end);
+        const serial = this.intake.admit(p, spans);
+        if (serial === DROP) return;
         const from = this.origins.get(p, spans.originStart, spans.originEnd);
         let message: unknown;
         try {
           message = decodeMessage(p, spans.kind, this.serializer, spans.payloadStart, end);
         } catch (cause) {
+          // Nothing the application could take: it counts as taken in its place, and the error says why.
+          this.intake.skipped();
           this.sink.error(new MessageError(`undecodable message from ${from}`, { cause }));
           return;
         }
-        this.sink.deliver({ from, users: decodeUserList(p, spans.usersStart, spans.payloadStart), message: message as M });
+        this.sink.deliver({ from, users: decodeUserList(p, spans.usersStart, spans.payloadStart), message: message as M }, serial);
         return;
       }
       case FrameType.ACK: {
         const { first, count } = decodeAck(p, start, end);
-        this.ledger.takeAcknowledged(first, count, settleDelivered);
+        this.ledger.answerAck(first, count, settleDelivered);
         return;
       }
       case FrameType.REPORT: {
@@ -60,10 +70,14 @@ export class Inbound<M> {
           this.sink.offline(toOfflineNotice(report));
           return;
         }
-        const entry = this.ledger.takeReplied(report.seq);
-        entry?.resolve(entry.reply === 'users' ? toUsersReport(report) : toSendReport(report));
+        const entry = this.ledger.answerReport(report.seq);
+        // Undefined for a send that timed out already: its late answer keeps the order, nothing more.
+        entry?.resolve(entry.reply === 'users' ? toUsersReport(report) : toSendReport(report, entry.hosts));
         return;
       }
+      case FrameType.EXPIRE:
+        this.intake.expire(decodeExpire(p, start, end));
+        return;
       default:
         this.locator.answer(p.subarray(start, end));
     }
@@ -72,7 +86,7 @@ export class Inbound<M> {
   /** A document from a Go `transmit` hub. */
   legacy(p: Buffer, start: number, end: number): void {
     const frame = readLegacyFrame(p.subarray(start, end));
-    if (frame.type === 'delivery') this.sink.deliver({ from: '', users: frame.users, message: frame.message as M });
+    if (frame.type === 'delivery') this.sink.deliver({ from: '', users: frame.users, message: frame.message as M }, -1);
     else if (frame.type === 'offline') this.sink.offline(frame.notice);
   }
 }

@@ -27,10 +27,14 @@ export interface SupervisorHooks {
   closing(): void;
   /** The last frames before an orderly close. */
   flush(): void;
+  /** Resolves once the sends written have their answers (before the goodbye). */
+  answered(): Promise<void>;
   /** `close()` is done. */
   closed(): void;
   /** Called a few times per write-retry interval, to expire what waited too long. */
   tick(now: number): void;
+  /** The link dropped something hostile or broken and goes on (a forged or replayed channel message). */
+  warning(error: RelayError): void;
   /** True while sends wait for a connection: reconnect attempts then come at least once per write-retry interval. */
   sendsWaiting(): boolean;
 }
@@ -136,6 +140,7 @@ export class LinkSupervisor {
         nodeId: this.options.nodeId,
         incarnation: this.incarnation,
         maxFrameBytes: this.options.maxFrameBytes,
+        deliveryWindow: this.options.deliveryHighWaterMark,
         connectTimeoutMs: timeoutMs,
       },
       {
@@ -147,6 +152,9 @@ export class LinkSupervisor {
         },
         onClose: (reason) => {
           if (link === this.current) this.onClose(reason);
+        },
+        onWarning: (error) => {
+          if (link === this.current) this.hooks.warning(error);
         },
       },
     );
@@ -266,8 +274,13 @@ export class LinkSupervisor {
     });
     if (wasReady && link.ready) {
       this.hooks.flush();
-      link.end();
+      // While closing, reading never pauses: the answers are still to come.
       link.resume();
+      // The relay stops answering at the goodbye, and on an effectively-once
+      // link answers come only as receivers take the messages: say it once
+      // they are in (or the link is gone, or closeTimeoutMs cut it).
+      await Promise.race([this.hooks.answered(), closed]);
+      if (this.current === link) link.end();
     } else {
       link.destroy(new ClosedError('the client was closed'));
     }

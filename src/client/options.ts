@@ -41,13 +41,27 @@ export interface ClientCommonOptions {
   retryStrategy?: RetryStrategy | undefined;
   /** How long a send waits for a connection before it is rejected. Default 21 attempts, 500 ms apart (10 s). */
   writeRetry?: WriteRetryOptions | undefined;
-  /** Most sends held while disconnected (or not yet written). Default 10000. */
+  /**
+   * Most sends waiting for a connection. Sends while connected are bounded by
+   * bytes only (`maxBufferedBytes`). Default 10000.
+   */
   maxBufferedMessages?: number | undefined;
-  /** Most bytes held while disconnected (or not yet written), the socket's own buffer included. Default 16 MiB. */
+  /**
+   * Most bytes held: while disconnected, the sends waiting; while connected,
+   * the sends not yet written, the socket's own buffer and, with a relay that
+   * speaks effectively-once delivery, the sends kept until answered (to be
+   * written again after a reconnect). Past it a send rejects at once with
+   * `ERR_BUFFER_FULL`. Default 16 MiB.
+   */
   maxBufferedBytes?: number | undefined;
   /** Time to wait for a report before rejecting a send with `ERR_TIMEOUT`. Default 10000 ms. */
   reportTimeoutMs?: number | undefined;
-  /** Deliveries queued for the consumer before the socket is paused. Default 1024. */
+  /**
+   * Deliveries queued for the consumer before the socket is paused. With a
+   * relay that speaks effectively-once delivery, the window granted to it
+   * instead: it writes no more than this many deliveries beyond those the
+   * application took, and the socket is never paused. Default 1024.
+   */
   deliveryHighWaterMark?: number | undefined;
   /**
    * Largest frame accepted from the relay: a message addressed to this node

@@ -1,4 +1,5 @@
 import type { RelayError } from '../errors.js';
+import type { WrittenBatch } from './send-retention.js';
 
 /** What a relay's answer to a send is turned into. */
 export type ReplyKind = 'hosts' | 'users' | 'none';
@@ -10,6 +11,16 @@ export class PendingSend {
   reject!: (error: RelayError) => void;
   /** The encoded frame, kept only while the send waits for a connection. */
   frame: Buffer | undefined;
+  /** Where its frame lies in the live writer's bytes since the last take: `[start, end)`. */
+  start = 0;
+  end = 0;
+  /**
+   * The flush it was written in, kept (by reference) while it waits for its
+   * answer on an effectively-once link, to be written again if the link drops.
+   */
+  batch: WrittenBatch | undefined;
+  /** True once written: if it fails later, whether it arrived is unknown. */
+  written = false;
   /** When it was handed to the socket (for the report timeout). */
   sentAt = 0;
   /**
@@ -22,7 +33,7 @@ export class PendingSend {
     readonly seq: number,
     /** `hosts` for `send`, `users` for `sendToUsers`, `none` for a send that resolves once written. */
     readonly reply: ReplyKind,
-    /** For `send`: the hosts it named, which an ACK reports as delivered. */
+    /** For `send`: the hosts it named, which an ACK or an IMPLIED report reports as delivered. */
     readonly hosts?: string[],
   ) {
     this.promise = new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import { Features, PresenceOp, Scratch, type RouteTable, type UserId } from '../
 import { describeTransport } from '../transport/factory.js';
 import type { LinkTerms } from '../transport/link.js';
 import { AnnouncedUsers, writePresence } from './announced-users.js';
+import { DeliveryIntake } from './delivery-intake.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { Inbound } from './inbound.js';
 import { writeLegacySend } from './legacy-wire.js';
@@ -11,7 +12,7 @@ import { LinkSupervisor, type ClientState, type SupervisorHooks } from './link-s
 import { Locator } from './locator.js';
 import { resolveClientOptions, type RelayClientOptions, type ResolvedClientOptions } from './options.js';
 import { PendingSend, type ReplyKind } from './pending-send.js';
-import type { SendReport, UsersReport } from './report.js';
+import { emptyReply, type SendReport, type UsersReport } from './report.js';
 import { SendLedger } from './send-ledger.js';
 import { writeRouteSend, writeUsersSend } from './send-encoding.js';
 import type { Delivery, RelayClientEvents, SendOptions } from './types.js';
@@ -40,6 +41,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private readonly supervisor: LinkSupervisor;
   private readonly ledger: SendLedger;
   private readonly inbox: DeliveryQueue<Delivery<M>>;
+  /** Numbers deliveries, drops repeats and owes the relay its CONSUMED (effectively-once links). */
+  private readonly intake: DeliveryIntake<Delivery<M>>;
   private readonly inbound: Inbound<M>;
   private readonly locator = new Locator();
   /** The users this node announced as online, re-announced after every reconnect. */
@@ -55,9 +58,13 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.options = resolveClientOptions(options);
     this.relayMaxFrameBytes = this.options.maxFrameBytes;
     this.ledger = new SendLedger(this.options);
-    this.inbox = new DeliveryQueue(this.options.deliveryHighWaterMark, () => this.supervisor.link?.resume());
-    this.inbound = new Inbound(this.ledger, this.locator, this.options.serializer, {
-      deliver: (delivery) => this.deliver(delivery),
+    this.inbox = new DeliveryQueue(this.options.deliveryHighWaterMark, {
+      drained: () => this.supervisor.link?.resume(),
+      taken: () => this.intake.taken(),
+    });
+    this.intake = new DeliveryIntake(this.inbox, this.options.deliveryHighWaterMark, () => this.scheduleFlush());
+    this.inbound = new Inbound(this.ledger, this.intake, this.locator, this.options.serializer, {
+      deliver: (delivery, serial) => this.deliver(delivery, serial),
       offline: (notice) => this.emit('offline', notice),
       error: (error) => this.emit('error', error),
     });
@@ -107,13 +114,20 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
    *
    * While disconnected, the send waits (bounded by `writeRetry`) and goes out
    * after reconnect, exactly once; a waiting send makes the client try to
-   * reconnect at once. Rejects with `ERR_NOT_CONNECTED` when `connect()` was
-   * never called, `ERR_BUFFER_FULL` at once when the buffer is full,
-   * `ERR_SEND_FAILED` when no connection came within the write retries,
-   * `ERR_CONNECTION_LOST` when the connection dropped after the write and
-   * before the report (the outcome is unknown), `ERR_TIMEOUT` when no report
-   * came in time, `ERR_MESSAGE` when the message cannot be encoded, and
-   * `ERR_CLOSED` when the client is closed.
+   * reconnect at once. With a relay that speaks effectively-once delivery, a
+   * host is reported delivered once its application took the message, and a
+   * send written but unanswered when the connection drops is written again
+   * after the reconnect (the receivers drop what they already took).
+   *
+   * Rejects with `ERR_NOT_CONNECTED` when `connect()` was never called,
+   * `ERR_BUFFER_FULL` at once when the bytes waiting reach
+   * `maxBufferedBytes`, `ERR_SEND_FAILED` when no connection came within the
+   * write retries, `ERR_CONNECTION_LOST` when the connection dropped after
+   * the write and before the report and the send could not be written again
+   * (within the write retries; without effectively-once delivery, at once):
+   * the outcome is unknown. `ERR_TIMEOUT` when no report came in time,
+   * `ERR_MESSAGE` when the message cannot be encoded, and `ERR_CLOSED` when
+   * the client is closed.
    *
    * In the legacy dialect there are no reports: the send resolves once written
    * with `{ delivered: [], offline: {}, unconfirmed: true }`, and the hub's
@@ -127,19 +141,20 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     try {
       const live = this.prepare();
       const writer = live ? this.ledger.writer : this.ledger.spare;
+      const start = writer.length;
       const seq = this.nextSeq();
       if (this.options.dialect === 'legacy') {
         if (writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) === 0)
           return Promise.resolve(emptyReply(reply) as SendReport);
         // A Go hub sends no reports: the send is settled once written.
-        const { promise } = this.commit(new PendingSend(seq, 'none'), live);
+        const { promise } = this.commit(new PendingSend(seq, 'none'), live, start);
         return reply === 'hosts'
           ? promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true }))
           : (promise as Promise<void>);
       }
       const hosts = writeRouteSend(writer, seq, reply === 'hosts', usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
       if (hosts === undefined) return Promise.resolve(emptyReply(reply) as SendReport);
-      return this.commit(new PendingSend(seq, reply, hosts), live).promise as Promise<SendReport | void>;
+      return this.commit(new PendingSend(seq, reply, hosts), live, start).promise as Promise<SendReport | void>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -163,11 +178,12 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       const live = this.prepare();
       const seq = this.nextSeq();
       const writer = live ? this.ledger.writer : this.ledger.spare;
+      const start = writer.length;
       const reply = wantsReport ? 'users' : 'none';
       if (!writeUsersSend(writer, this.scratch, seq, wantsReport, userIds, message, this.options.serializer, this.relayMaxFrameBytes)) {
         return Promise.resolve(emptyReply(reply) as UsersReport);
       }
-      return this.commit(new PendingSend(seq, reply), live).promise as Promise<UsersReport | void>;
+      return this.commit(new PendingSend(seq, reply), live, start).promise as Promise<UsersReport | void>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -252,11 +268,12 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     return live;
   }
 
-  /** Registers a send just encoded where {@link prepare} said. */
-  private commit(entry: PendingSend, live: boolean): PendingSend {
+  /** Registers a send just encoded, from `start`, where {@link prepare} said. */
+  private commit(entry: PendingSend, live: boolean, start: number): PendingSend {
     if (live) {
-      this.ledger.addLive(entry);
-      this.scheduleFlush();
+      // A large batch goes out now: a burst streams instead of piling up until the end of the turn.
+      if (this.ledger.addLive(entry, start)) this.flush();
+      else this.scheduleFlush();
     } else {
       this.ledger.addQueued(entry);
       this.supervisor.hurry();
@@ -306,14 +323,17 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.flushScheduled = false;
     const link = this.supervisor.link;
     if (link === undefined || !link.ready) return;
+    // One CONSUMED per flush, however many deliveries were taken since the last.
+    this.intake.write(this.ledger.writer);
     this.ledger.flush((parts) => link.write(parts), Date.now());
   };
 
-  private deliver(delivery: Delivery<M>): void {
-    this.inbox.push(delivery);
-    // While closing, reading never pauses: what the link still holds or
-    // receives was reported delivered, and would be lost with it.
-    if (this.inbox.full && this.supervisor.state !== 'closing') this.supervisor.link?.pause();
+  private deliver(delivery: Delivery<M>, serial: number): void {
+    this.inbox.push(delivery, serial);
+    // Only a link without ONCE pauses (with ONCE the relay keeps to the
+    // window, and replies keep flowing), and never while closing: what it
+    // still holds or receives was reported delivered.
+    if (!this.intake.once && this.inbox.full && this.supervisor.state !== 'closing') this.supervisor.link?.pause();
   }
 
   private rejectEverything(error: () => RelayError): void {
@@ -329,16 +349,12 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
           ? (buf, start, end) => this.inbound.legacy(buf, start, end)
           : (buf, start, end) => this.inbound.frame(buf, start, end),
       lost: (reason) => {
-        const lost = (): RelayError =>
-          new ConnectionLostError(
-            'the connection to the relay dropped before the report arrived; the message may or may not have been delivered',
-            {
-              cause: reason,
-            },
-          );
-        this.ledger.rejectInflight(lost);
+        const why = 'the connection to the relay dropped before the report arrived; the message may or may not have been delivered';
+        const lost = (): RelayError => new ConnectionLostError(why, { cause: reason });
+        // Locates are questions, not sends: the caller asks again if it still wants to know.
         this.locator.rejectAll(lost);
-        this.ledger.requeueLive(this.options.dialect === 'legacy' ? () => true : undefined);
+        this.ledger.linkLost(lost);
+        this.intake.linkDown();
       },
       disconnected: (reason) => this.emit('disconnect', reason),
       reconnecting: (info) => this.emit('reconnecting', info),
@@ -348,8 +364,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         this.inbox.fail(error);
         this.emit('error', error);
       },
-      closing: () => this.ledger.rejectQueued(() => new ClosedError('the client was closed before this message could be written')),
+      closing: () => {
+        this.ledger.rejectQueued(() => new ClosedError('the client was closed before this message could be written'));
+        // The last flush says what the application took; the rest is dropped unseen.
+        this.intake.close();
+      },
       flush: () => this.flush(),
+      // Without ONCE the relay answers every send before it reads the goodbye.
+      answered: () => (this.ledger.retaining ? this.ledger.whenAnswered() : Promise.resolve()),
       closed: () => {
         this.rejectEverything(() => new ClosedError('the client was closed'));
         this.inbox.end();
@@ -358,6 +380,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         this.ledger.expire(now, this.options.reportTimeoutMs, this.supervisor.lastError);
         this.locator.expire(now, this.options.reportTimeoutMs);
       },
+      warning: (error) => this.emit('error', error),
       sendsWaiting: () => this.ledger.queuedCount > 0,
     };
   }
@@ -365,18 +388,18 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private onReady({ maxFrameBytes, features, localAddress }: LinkTerms): void {
     this.localAddress = localAddress;
     this.relayMaxFrameBytes = maxFrameBytes;
+    // Both ends speak ONCE: deliveries are numbered and acknowledged (the
+    // first CONSUMED goes first), sends kept until answered, to be written again.
+    const once = (features & Features.ONCE) !== 0 && this.options.dialect === 'binary';
+    this.ledger.retaining = once;
+    this.intake.linkUp(once);
+    this.intake.write(this.ledger.writer);
     // Every welcome from a relay that keeps presence gets a RESET, an empty one
     // included: a relay may still hold users of an earlier process with this
     // node id (within its grace period), and none of them are here now.
     const reset = this.announced.used || (features & Features.PRESENCE) !== 0;
     if (reset) this.announced.writeReset(this.ledger.writer, maxFrameBytes);
-    if (this.ledger.promoteQueued(maxFrameBytes) || reset) this.scheduleFlush();
+    if (this.ledger.promoteQueued(maxFrameBytes) || reset || once) this.scheduleFlush();
     this.emit('connect');
   }
-}
-
-function emptyReply(reply: ReplyKind): SendReport | UsersReport | undefined {
-  if (reply === 'hosts') return { delivered: [], offline: {} };
-  if (reply === 'users') return { delivered: [], offline: [], undelivered: {} };
-  return undefined;
 }

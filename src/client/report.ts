@@ -1,3 +1,4 @@
+import { ProtocolError } from '../errors.js';
 import { FailureReason } from '../protocol/constants.js';
 import type { ReportFrame } from '../protocol/report.js';
 
@@ -52,13 +53,29 @@ const KIND: Record<number, FailureKind> = {
   [FailureReason.REFUSED]: 'refused',
 };
 
-export function toSendReport(frame: ReportFrame): SendReport {
-  if (frame.failed.length === 0) return { delivered: frame.delivered, offline: {} };
+/**
+ * The report of a `send`. `named` is the hosts the send named (with users),
+ * in the order written: an IMPLIED report leaves the delivered list out, and
+ * the delivered hosts are the named ones it does not list as failed.
+ */
+export function toSendReport(frame: ReportFrame, named: readonly string[] | undefined): SendReport {
+  const delivered = frame.implied === true ? impliedDelivered(frame, named) : frame.delivered;
+  if (frame.failed.length === 0) return { delivered, offline: {} };
   const { offline, reasons } = toOfflineNotice(frame);
-  return { delivered: frame.delivered, offline, reasons };
+  return { delivered, offline, reasons };
 }
 
+function impliedDelivered(frame: ReportFrame, named: readonly string[] | undefined): string[] {
+  if (named === undefined) throw new ProtocolError(`report ${frame.seq}: an implied report answers a send that named no hosts`);
+  if (frame.failed.length === 0) return named.slice();
+  const failed = new Set<string>();
+  for (const f of frame.failed) failed.add(f.host);
+  return named.filter((host) => !failed.has(host));
+}
+
+/** The report of a `sendToUsers`: it names the nodes, so it is never implied. */
 export function toUsersReport(frame: ReportFrame): UsersReport {
+  if (frame.implied === true) throw new ProtocolError(`report ${frame.seq}: a sendToUsers report cannot be implied`);
   const { offline, reasons, nowhere } = toOfflineNotice(frame);
   const report: UsersReport = { delivered: frame.delivered, offline: nowhere ?? [], undelivered: offline };
   if (Object.keys(offline).length > 0) report.reasons = reasons;
@@ -76,4 +93,11 @@ export function toOfflineNotice(frame: ReportFrame): OfflineNotice {
     notice.reasons[f.host] = KIND[f.reason] ?? 'refused';
   }
   return notice;
+}
+
+/** The answer to a send that named no users: nothing to do, nothing failed. */
+export function emptyReply(reply: 'hosts' | 'users' | 'none'): SendReport | UsersReport | undefined {
+  if (reply === 'hosts') return { delivered: [], offline: {} };
+  if (reply === 'users') return { delivered: [], offline: [], undelivered: {} };
+  return undefined;
 }

@@ -39,7 +39,7 @@ export function decodeConsumed(p: Buffer, start = 0, end = p.length): ConsumedFr
   if (end - start !== CONSUMED_BYTES || p[start] !== FrameType.CONSUMED) throw new ProtocolError('consumed: frame must be 13 bytes');
   const taken = p.readUInt32LE(start + 1);
   const settled = p.readUInt32LE(start + 5);
-  if (((settled - taken) >>> 0) > 0x7fff_ffff) throw new ProtocolError('consumed: settled is behind taken');
+  if ((settled - taken) >>> 0 > 0x7fff_ffff) throw new ProtocolError('consumed: settled is behind taken');
   return { taken, settled, window: p.readUInt32LE(start + 9) };
 }
 

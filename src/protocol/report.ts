@@ -18,8 +18,15 @@ export interface ReportFrame {
   seq: number;
   /** True for a full report; false for a failure-only notice. */
   full: boolean;
+  /** The hosts handed their users; empty when {@link implied}. */
   delivered: string[];
   failed: FailedHost[];
+  /**
+   * Set (`ReportFlags.IMPLIED`) when the relay left the delivered list out:
+   * every host the send named that {@link failed} does not name took its
+   * users, and only the sender, who knows the hosts it named, can list them.
+   */
+  implied?: true;
 }
 
 /** Outcome per host recorded by the router: 0 delivered, else a {@link FailureReason}. */
@@ -76,10 +83,13 @@ export function encodeReport(report: ReportFrame): Buffer {
   if (report.delivered.length > 0xffff || report.failed.length > 0xffff) {
     throw new InvalidArgumentError('a report lists at most 65535 delivered and 65535 failed hosts');
   }
+  if (report.implied === true && report.delivered.length > 0) {
+    throw new InvalidArgumentError('an implied report leaves the delivered list out: it must be empty');
+  }
   const parts: Buffer[] = [];
   const head = Buffer.allocUnsafe(8);
   head[0] = FrameType.REPORT;
-  head[1] = report.full ? ReportFlags.FULL : 0;
+  head[1] = (report.full ? ReportFlags.FULL : 0) | (report.implied === true ? ReportFlags.IMPLIED : 0);
   head.writeUInt32LE(report.seq >>> 0, 2);
   head.writeUInt16LE(report.delivered.length, 6);
   parts.push(head);
@@ -93,13 +103,20 @@ export function encodeReport(report: ReportFrame): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Decodes a REPORT payload. Throws `ERR_PROTOCOL` when malformed. */
+/**
+ * Decodes a REPORT payload. Throws `ERR_PROTOCOL` when malformed, including
+ * an IMPLIED report whose delivered count is not 0 (the flag says the list
+ * was left out: a list there would contradict it).
+ */
 export function decodeReport(p: Buffer): ReportFrame {
   const r = new Reader(p);
   if (r.u8() !== FrameType.REPORT) throw new ProtocolError('not a report frame');
-  const full = (r.u8() & ReportFlags.FULL) !== 0;
+  const flags = r.u8();
+  const full = (flags & ReportFlags.FULL) !== 0;
+  const implied = (flags & ReportFlags.IMPLIED) !== 0;
   const seq = r.u32();
   const delivered = new Array<string>(r.u16());
+  if (implied && delivered.length > 0) throw new ProtocolError('report: an implied report lists delivered hosts');
   for (let i = 0; i < delivered.length; i++) delivered[i] = r.id8();
   const failed = new Array<FailedHost>(r.u16());
   for (let i = 0; i < failed.length; i++) {
@@ -110,7 +127,9 @@ export function decodeReport(p: Buffer): ReportFrame {
     failed[i] = { host, reason, users };
   }
   r.end('report');
-  return { seq, full, delivered, failed };
+  const report: ReportFrame = { seq, full, delivered, failed };
+  if (implied) report.implied = true;
+  return report;
 }
 
 function u16(v: number): Buffer {

@@ -11,6 +11,8 @@ export interface WindowOwner {
   /** The node's id, as reports name it. */
   readonly nodeId: string;
   touch(): void;
+  /** A delivery to this node was given up (it waited past the time bound): counted in the relay's stats. */
+  overflowed(): void;
 }
 
 const INITIAL = 256;
@@ -88,6 +90,21 @@ export class DeliveryWindow {
     this.ends[i] = this.streamPos + this.owner.writer.length;
   }
 
+  /**
+   * Appends a DELIVER payload built elsewhere (a translated legacy document):
+   * written now if the window has room, held otherwise.
+   */
+  appendFrame(payload: Buffer, answers: PendingAnswers | undefined, ticket: number, at: number): void {
+    if (this.mustHold) {
+      this.holding.writer.appendFrame(payload);
+      this.hold(answers, ticket, at);
+      return;
+    }
+    const start = this.mark();
+    this.owner.writer.appendFrame(payload);
+    this.wrote(start, answers, ticket, at);
+  }
+
   /** Keeps the DELIVER just written to {@link holding} for later. */
   hold(answers: PendingAnswers | undefined, ticket: number, at: number): void {
     const frame = this.holding.take();
@@ -130,7 +147,10 @@ export class DeliveryWindow {
       if (answers === undefined) continue;
       this.answers[i] = undefined;
       if (k <= takenCount) answers.taken(this.tickets[i]!);
-      else answers.lost(this.tickets[i]!, this.owner.nodeId, FailureReason.OVERFLOW, () => this.usersOf(n));
+      else {
+        this.owner.overflowed();
+        answers.lost(this.tickets[i]!, this.owner.nodeId, FailureReason.OVERFLOW, () => this.usersOf(n));
+      }
     }
     this.settled = settled;
     if (this.expiring !== 0 && !serialAfter(this.expiring, settled)) this.expiring = 0;
@@ -149,6 +169,7 @@ export class DeliveryWindow {
     const host = this.owner.nodeId;
     while (this.heldHead < this.held.length && this.held[this.heldHead]!.at < bound) {
       const item = this.shiftHeld();
+      this.owner.overflowed();
       item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
     }
     if (this.expiring !== 0) return now - this.expiringSince <= timeoutMs;

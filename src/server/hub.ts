@@ -49,7 +49,7 @@ export class Hub implements SessionHost {
     readonly options: ResolvedServerOptions,
     private readonly events: EventEmitter<RelayServerEvents>,
   ) {
-    this.parking = new Parking(options.presenceGraceMs, options.maxOutboundBytes);
+    this.parking = new Parking(options.presenceGraceMs, options.maxOutboundBytes, options.startupGraceMs);
     this.router = new Router(this.registry, this.stats, options.maxOutboundBytes, this.parking);
     this.presence = new PresenceRouter(this.registry, this.stats, options.maxOutboundBytes, options.presenceGraceMs, this.parking);
   }
@@ -135,8 +135,13 @@ export class Hub implements SessionHost {
   release(session: Session, reason: RelayError | undefined): void {
     if (!session.registered) return;
     this.withdraw(session);
-    // What the node had not settled waits for it to come back, for the presence grace.
-    if (session.window !== undefined) this.parking.park(session.key, session.nodeId, session.window.park());
+    // What the node had not settled waits for it to come back, for the presence
+    // grace; unless it said goodbye: then it is not coming back.
+    if (session.window !== undefined) {
+      const items = session.window.park();
+      if (session.saidGoodbye) Parking.giveUp(session.nodeId, items);
+      else this.parking.park(session.key, session.nodeId, items);
+    }
     if (!session.announced) return;
     session.announced = false;
     this.presence.nodeDown(session.key);

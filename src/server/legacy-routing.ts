@@ -53,6 +53,8 @@ export function routeLegacyDocument(ctx: RouteContext, sender: Session, payload:
       const deliver = encodeDeliver(sender.nodeId, users, PayloadKind.JSON, json);
       // Larger than the node accepts: it would drop the connection, as for a binary ROUTE.
       if (deliver.length > target.maxFrameBytes) reason = FailureReason.REFUSED;
+      // A ONCE node counts every DELIVER it gets: this one too, though no one waits for its answer.
+      else if (target.window !== undefined) target.window.appendFrame(deliver, undefined, 0, sender.lastReceived);
       else target.writer.appendFrame(deliver);
     }
     if (reason === 0) {

@@ -60,6 +60,13 @@ export interface RelayServerOptions {
    * the nodes' `reportTimeoutMs`. Default 3000 ms.
    */
   deliveryTimeoutMs?: number | undefined;
+  /**
+   * How long a freshly started relay holds deliveries (from ONCE senders)
+   * for nodes not connected yet, instead of reporting them offline: after a
+   * relay restart the nodes reconnect within it. Default `presenceGraceMs`;
+   * 0 turns it off.
+   */
+  startupGraceMs?: number | undefined;
 }
 
 /** A relay's options with every default filled in and every value checked. */
@@ -76,6 +83,7 @@ export interface ResolvedServerOptions {
   readonly closeTimeoutMs: number;
   readonly presenceGraceMs: number;
   readonly deliveryTimeoutMs: number;
+  readonly startupGraceMs: number;
   /** The accepted secrets (they print as `Secret(<redacted>)`). */
   readonly secrets: readonly Secret[];
   /** Whether a connection from this address may be a legacy node. */
@@ -113,6 +121,7 @@ export function resolveServerOptions(options: RelayServerOptions = {}): Resolved
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? SERVER_DEFAULTS.closeTimeoutMs),
     presenceGraceMs: positive('presenceGraceMs', options.presenceGraceMs ?? SERVER_DEFAULTS.presenceGraceMs),
     deliveryTimeoutMs: positive('deliveryTimeoutMs', options.deliveryTimeoutMs ?? SERVER_DEFAULTS.deliveryTimeoutMs),
+    startupGraceMs: nonNegative('startupGraceMs', options.startupGraceMs ?? options.presenceGraceMs ?? SERVER_DEFAULTS.presenceGraceMs),
     secrets,
     acceptsLegacy: legacyPolicy(options.legacy, secrets.length > 0),
   };
@@ -138,6 +147,13 @@ function toSecrets(secret: RelayServerOptions['secret']): Secret[] {
 function positive(name: string, value: number): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
     throw invalid(`${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw invalid(`${name} must be a number of 0 or more, got ${String(value)}`);
   }
   return value;
 }

@@ -9,12 +9,14 @@ interface ParkedNode {
 }
 
 /**
- * Deliveries for nodes that are gone and expected back: a ONCE node that
- * dropped (what it had not settled, and what is routed to it meanwhile), and,
- * for a relay that just started, any node not connected yet (it is probably
- * reconnecting to this fresh relay). Each node's parking lasts the presence
- * grace and holds at most `maxBytes`; what is still parked then, or does not
- * fit, is reported to its senders: `offline`, or `overflow` past the bytes.
+ * Deliveries for nodes that are gone and expected back: a ONCE node whose
+ * connection dropped without a goodbye (what it had not settled, and what is
+ * routed to it meanwhile), and, for a relay that just started, any node not
+ * connected yet (it is probably reconnecting to this fresh relay). Each
+ * node's parking lasts the presence grace and holds at most `maxBytes`; what
+ * is still parked then, or does not fit, is reported to its senders:
+ * `offline`, or `overflow` past the bytes. A node that says goodbye is not
+ * expected back: what it had not settled is reported `offline` at once.
  *
  * A restart of the relay or of a node is then a pause, not a loss.
  */
@@ -26,11 +28,12 @@ export class Parking {
   constructor(
     private readonly graceMs: number,
     private readonly maxBytes: number,
+    private readonly startupGraceMs: number,
   ) {}
 
-  /** The relay starts serving now: nodes not connected yet are expected within the grace. */
+  /** The relay starts serving now: nodes not connected yet are expected within the startup grace. */
   begin(now = Date.now()): void {
-    this.startupUntil = now + this.graceMs;
+    this.startupUntil = now + this.startupGraceMs;
   }
 
   /** True when deliveries for node `key` are parked. */
@@ -47,13 +50,33 @@ export class Parking {
     return !this.closed && (this.nodes.has(key) || now < this.startupUntil);
   }
 
-  /** Parks `items` for node `key` (named `host` in reports), starting its grace if it is new. */
+  /**
+   * Node `key` (named `host` in reports) dropped: parks `items`, and starts
+   * its grace even when there are none, so that what is routed to it until
+   * it is back waits for it too.
+   */
   park(key: string, host: string, items: HeldDelivery[]): void {
+    this.entry(key, host);
     for (const item of items) this.add(key, host, item);
   }
 
   /** Parks one delivery; past the bytes bound it is reported `overflow` at once. */
   add(key: string, host: string, item: HeldDelivery): void {
+    const node = this.entry(key, host);
+    if (node.bytes + item.frame.length > this.maxBytes) {
+      item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
+      return;
+    }
+    node.items.push(item);
+    node.bytes += item.frame.length;
+  }
+
+  /** `items` will not be delivered: a node that left for good (it said goodbye). */
+  static giveUp(host: string, items: readonly HeldDelivery[]): void {
+    for (const item of items) item.answers?.lost(item.ticket, host, FailureReason.OFFLINE, () => usersOfFrame(item.frame));
+  }
+
+  private entry(key: string, host: string): ParkedNode {
     let node = this.nodes.get(key);
     if (node === undefined) {
       const timer = setTimeout(() => this.expire(key), this.graceMs);
@@ -61,12 +84,7 @@ export class Parking {
       node = { host, items: [], bytes: 0, timer };
       this.nodes.set(key, node);
     }
-    if (node.bytes + item.frame.length > this.maxBytes) {
-      item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
-      return;
-    }
-    node.items.push(item);
-    node.bytes += item.frame.length;
+    return node;
   }
 
   /** Node `key` is back: its parked deliveries, in order, to be written first. */
@@ -89,8 +107,6 @@ export class Parking {
     if (node === undefined) return;
     clearTimeout(node.timer);
     this.nodes.delete(key);
-    for (const item of node.items) {
-      item.answers?.lost(item.ticket, node.host, FailureReason.OFFLINE, () => usersOfFrame(item.frame));
-    }
+    Parking.giveUp(node.host, node.items);
   }
 }

@@ -54,6 +54,8 @@ export class Session implements Flushable, AnswerSink {
   window: DeliveryWindow | undefined;
   /** A ONCE node's sends waiting for their receivers, answered in send order. */
   answers: PendingAnswers | undefined;
+  /** True once the node said GOODBYE: it is leaving, not expected back. */
+  saidGoodbye = false;
   dirty = false;
   /** True while this session is in the hub's registry. */
   registered = false;
@@ -387,6 +389,11 @@ export class Session implements Flushable, AnswerSink {
     this.window.consumed(decodeConsumed(buf, start, end));
   }
 
+  /** A delivery to this node was given up after waiting too long. */
+  overflowed(): void {
+    this.host.stats.overflows++;
+  }
+
   /** A send of this node was fully delivered (see {@link AnswerSink}). */
   acknowledge(seq: number): void {
     this.acks!.add(seq, this.writer);
@@ -408,6 +415,7 @@ export class Session implements Flushable, AnswerSink {
       case FrameType.PONG:
         return;
       case FrameType.GOODBYE:
+        this.saidGoodbye = true;
         this.closeReason = errorFromCode(frame.code || ErrorCodes.CLOSED, frame.message || 'node said goodbye');
         this.end();
         return;

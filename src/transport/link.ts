@@ -5,7 +5,7 @@ import type { RelayError } from '../errors.js';
  * for it (Redis). The client owns reconnection; a link lives once.
  *
  * The client writes binary-protocol frames into a link and gets frames back
- * from it (DELIVER, REPORT, ACK, LOCATED), whatever carries them. A new
+ * from it (DELIVER, REPORT, ACK, EXPIRE, LOCATED), whatever carries them. A new
  * transport is a new folder beside `tcp/` and `redis/` implementing this
  * interface, and one entry in `factory.ts`.
  */
@@ -19,6 +19,8 @@ export interface Link {
   /**
    * Stops handing out frames (the delivery queue is full). A link that keeps
    * a heartbeat does not take the silence that follows for a dead peer.
+   * Never called on a link whose terms include `Features.ONCE`: there the
+   * relay keeps to the delivery window instead.
    */
   pause(): void;
   resume(): void;
@@ -40,6 +42,12 @@ export interface LinkContext {
   incarnation: Buffer;
   /** Largest frame this node accepts. */
   maxFrameBytes: number;
+  /**
+   * Deliveries the relay may write beyond those the application settled
+   * (the client's `deliveryHighWaterMark`): the window a link that speaks
+   * effectively-once delivery (`Features.ONCE`) grants in its hello.
+   */
+  deliveryWindow: number;
   /** Time this one attempt has to become ready. */
   connectTimeoutMs: number;
 }
@@ -48,7 +56,12 @@ export interface LinkContext {
 export interface LinkTerms {
   /** The largest frame the other side accepts. */
   maxFrameBytes: number;
-  /** Feature bits the other side announced (see `Features`). */
+  /**
+   * Feature bits the other side announced (see `Features`). With
+   * `Features.ONCE` the client numbers deliveries and answers with CONSUMED,
+   * and keeps its sends until answered to write them again after a
+   * reconnect; a transport that cannot keep those terms leaves it out.
+   */
   features: number;
   /** This end's `ip:port`: the node id a Go hub knows this node by (legacy dialect). */
   localAddress: string;
@@ -63,7 +76,7 @@ export interface LinkEvents {
   /** Ready to carry frames. */
   onReady(terms: LinkTerms): void;
   /**
-   * A DELIVER, REPORT, ACK or LOCATED payload, or any legacy document, at
+   * A DELIVER, REPORT, ACK, EXPIRE or LOCATED payload, or any legacy document, at
    * `[start, end)` of `buf` (a read chunk it may share with other frames: a
    * view is made only by whoever keeps part of it).
    */
@@ -74,4 +87,11 @@ export interface LinkEvents {
    * only for a close the client asked for.
    */
   onClose(error: RelayError | undefined): void;
+  /**
+   * A problem the link survives, for the client to pass on (as an `error`
+   * event): for example a Redis link dropping a forged, replayed or
+   * malformed channel message (`ERR_AUTH`, `ERR_PROTOCOL`). Optional: a
+   * client that does not listen loses nothing but the report.
+   */
+  onWarning?(error: RelayError): void;
 }

@@ -39,10 +39,13 @@ describe('imrelay serve (a real process)', () => {
     const a = new RelayClient({ url: `tcp://127.0.0.1:${port}`, nodeId: 'im-1' });
     const b = new RelayClient({ url: `tcp://127.0.0.1:${port}`, nodeId: 'im-2' });
     await Promise.all([a.connect(), b.connect()]);
-    const report = await a.send({ 'im-2': ['bob'] }, { text: 'hi' });
-    expect(report).toEqual({ delivered: ['im-2'], offline: {} });
-    const received = await b[Symbol.asyncIterator]().next();
+    // Delivered means b's loop took it: the report comes once the loop asks for the next one.
+    const loop = b[Symbol.asyncIterator]();
+    const sending = a.send({ 'im-2': ['bob'] }, { text: 'hi' });
+    const received = await loop.next();
     expect(received.value).toEqual({ from: 'im-1', users: ['bob'], message: { text: 'hi' } });
+    void loop.next();
+    expect(await sending).toEqual({ delivered: ['im-2'], offline: {} });
     await waitForLine(relay.output, /node up im-2/, relay.child);
 
     await a.close();

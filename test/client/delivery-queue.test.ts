@@ -189,3 +189,61 @@ describe('DeliveryQueue', () => {
     expect(out).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
+
+describe('DeliveryQueue: numbered deliveries, held and taken', () => {
+  function numbered(): { q: DeliveryQueue<string>; taken: () => number } {
+    let taken = 0;
+    const q = new DeliveryQueue<string>(100, { drained: () => {}, taken: () => taken++ });
+    return { q, taken: () => taken };
+  }
+
+  it('an item handed to the loop is held, not taken, until the loop asks for the next one', async () => {
+    const { q, taken } = numbered();
+    q.push('a', 1);
+    q.push('b', 2);
+    expect(q.lowestPending).toBe(1);
+    const it = q.iterate();
+    expect((await it.next()).value).toBe('a');
+    expect(taken()).toBe(0);
+    expect(q.lowestPending).toBe(1);
+    expect((await it.next()).value).toBe('b');
+    expect(taken()).toBe(1);
+    expect(q.lowestPending).toBe(2);
+    // Asking with nothing queued takes 'b' and waits.
+    const waiting = it.next();
+    expect(taken()).toBe(2);
+    expect(q.lowestPending).toBe(-1);
+    q.push('c', 3);
+    expect((await waiting).value).toBe('c');
+    expect(q.lowestPending).toBe(3);
+    // Returning takes the one held.
+    await it.return!();
+    expect(taken()).toBe(3);
+    expect(q.lowestPending).toBe(-1);
+  });
+
+  it('dropThrough drops queued items through a number, unseen, and counts the held one as taken (no hook)', async () => {
+    const { q, taken } = numbered();
+    for (let n = 1; n <= 5; n++) q.push(`m${n}`, n);
+    const it = q.iterate();
+    expect((await it.next()).value).toBe('m1');
+    expect(q.dropThrough(3)).toBe(2);
+    expect(q.lowestPending).toBe(4);
+    expect(taken()).toBe(0);
+    expect((await it.next()).value).toBe('m4');
+    // The drop let go of m1 (the application has it): asking again fires no take for it.
+    expect(taken()).toBe(0);
+    expect(q.dropThrough(3)).toBe(-1);
+  });
+
+  it('dropPending drops everything queued and lets go of the held item; returns the first number dropped', async () => {
+    const { q } = numbered();
+    for (let n = 7; n <= 9; n++) q.push(`m${n}`, n);
+    const it = q.iterate();
+    expect((await it.next()).value).toBe('m7');
+    expect(q.dropPending()).toBe(8);
+    expect(q.length).toBe(0);
+    expect(q.lowestPending).toBe(-1);
+    expect(q.dropPending()).toBe(-1);
+  });
+});

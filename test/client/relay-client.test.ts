@@ -64,6 +64,8 @@ describe('RelayClient', () => {
     await expect(client.send({ n: [1.5] }, 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     await expect(client.send(null as never, 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     expect(client.connected).toBe(true);
+    // "Delivered" means the application took it: someone has to be reading.
+    collect(client);
     expect(await client.send({ n: ['u'] }, 'fine')).toEqual({ delivered: ['n'], offline: {} });
   });
 
@@ -75,9 +77,11 @@ describe('RelayClient', () => {
     };
     const a = await connectClient(url, 'a', { serializer });
     const b = await connectClient(url, 'b', { serializer });
+    // A send is answered once b's application took it: the loop runs first.
+    const taking = collectN(b, 2);
     await a.send({ b: ['u'] }, { v: 'custom' });
     await a.send({ b: ['u'] }, { v: 'second' });
-    const got = await collectN(b, 2);
+    const got = await taking;
     expect(got).toEqual([
       { from: 'a', users: ['u'], message: { v: 'custom' } },
       { from: 'a', users: ['u'], message: { v: 'second' } },

@@ -57,7 +57,8 @@ export interface StartedServer {
 
 /** Starts a tracked relay on loopback, port 0 unless `options.port` says otherwise. */
 export async function startServer(options: RelayServerOptions = {}): Promise<StartedServer> {
-  const server = new RelayServer({ host: LOOPBACK, port: 0, ...options });
+  // A fresh relay that holds sends for nodes not connected yet is tested where a test asks for it.
+  const server = new RelayServer({ host: LOOPBACK, port: 0, startupGraceMs: 0, ...options });
   track(`RelayServer(${options.port ?? 0})`, () => server.close());
   const { port } = await listenWithRetry(server);
   return { server, port, url: urlFor(port) };
@@ -127,7 +128,7 @@ export async function freePort(): Promise<number> {
  * socket is destroyed with no goodbye. The client notices and reconnects as
  * its options say.
  */
-export function dropConnection(client: RelayClient<unknown>): void {
+export function dropConnection<M>(client: RelayClient<M>): void {
   const conn = (client as unknown as { supervisor: { link?: { socket: { destroy(): void } } } }).supervisor.link;
   if (conn === undefined) throw new Error('dropConnection: the client has no connection');
   conn.socket.destroy();

@@ -79,6 +79,8 @@ describe('shared-secret auth', () => {
     const { error, reconnects } = await refused(createClient(url, 'nosecret'));
     expect(error).toBeInstanceOf(AuthError);
     expect(reconnects).toBe(0);
+    // "Delivered" means a's own loop took it: it runs.
+    collect(a);
     expect(await a.send({ a: ['self'] }, 'ok')).toEqual({ delivered: ['a'], offline: {} });
     expect(server.stats().nodes).toBe(1);
   });

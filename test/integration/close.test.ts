@@ -66,16 +66,17 @@ describe('RelayClient.close()', () => {
     }
   });
 
-  it('ends the for-await loop once the deliveries already queued are consumed', async () => {
-    const { url } = await startServer();
+  it('ends the for-await loop; what the loop had not taken is never handed out, and its sender hears offline', async () => {
+    const { url, server } = await startServer();
+    const sender = await connectClient(url, 'sender');
     const client = await connectClient(url, 'self');
-    // A node sending to itself: each report follows its delivery on the same connection,
-    // so once the reports are in, all the deliveries are queued (and none consumed yet).
-    for (let i = 0; i < 20; i++) await client.send({ self: ['me'] }, i);
+    const sends = Array.from({ length: 20 }, (_, i) => sender.send({ self: ['me'] }, i));
+    await pollUntil(() => server.stats().deliveries >= 20, 3_000, 'twenty deliveries written');
     await client.close();
     const seen: unknown[] = [];
     for await (const d of client) seen.push(d.message);
-    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(seen).toEqual([]);
+    for (const report of await Promise.all(sends)) expect(report).toMatchObject({ delivered: [], offline: { self: ['me'] } });
   });
 
   it('ends a loop that is waiting for a delivery', async () => {
@@ -146,16 +147,17 @@ describe('one consumer at a time', () => {
 
   it('breaking out of a loop frees the consumer; the next loop gets the rest, none twice', async () => {
     const { url } = await startServer();
+    const sender = await connectClient(url, 'sender');
     const client = await connectClient(url, 'self');
-    for (let i = 0; i < 6; i++) await client.send({ self: ['me'] }, i);
+    const sends = Array.from({ length: 6 }, (_, i) => sender.send({ self: ['me'] }, i));
     const firstLoop: unknown[] = [];
     for await (const d of client) {
       firstLoop.push(d.message);
       if (firstLoop.length === 2) break;
     }
     const second = collect(client);
-    await second.waitFor(4);
-    await barrier(client, { self: second });
+    for (const report of await Promise.all(sends)) expect(report.delivered).toEqual(['self']);
+    await barrier(sender, { self: second });
     expect(firstLoop).toEqual([0, 1]);
     expect(second.messages).toEqual([2, 3, 4, 5]);
   });

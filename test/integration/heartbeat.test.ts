@@ -24,6 +24,7 @@ describe('heartbeats', () => {
     expect(downs.count).toBe(0);
     expect(client.connected).toBe(true);
     expect(server.nodes().map((n) => n.nodeId)).toEqual(['idle']);
+    collect(client);
     expect(await client.send({ idle: ['me'] }, 'still here')).toEqual({ delivered: ['idle'], offline: {} });
   });
 
@@ -50,13 +51,14 @@ describe('heartbeats', () => {
     expect(server.nodes()).toEqual([]);
   });
 
-  it('a client whose consumer lags (socket paused by the delivery queue) keeps its connection alive', async () => {
-    const { url, server } = await startServer({ heartbeatIntervalMs: INTERVAL });
+  it('a client whose consumer lags (a window of one delivery) keeps its connection alive', async () => {
+    const { url, server } = await startServer({ heartbeatIntervalMs: INTERVAL, deliveryTimeoutMs: 10_000 });
     const sender = await connectClient(url, 'sender');
     const lagging = await connectClient(url, 'lagging', { deliveryHighWaterMark: 1 });
     const downs = new EventLog(server, 'node:down');
     const disconnects = new EventLog(lagging, 'disconnect');
-    for (let i = 0; i < 5; i++) await sender.send({ lagging: ['u'] }, i);
+    // Answered once the lagging node's loop takes them, below.
+    const sends = [0, 1, 2, 3, 4].map((i) => sender.send({ lagging: ['u'] }, i));
     // The lagging node must keep proving it is alive while it does not read: its pings
     // arrive at the relay although nobody consumes. Wait for several intervals' worth.
     const framesAtStart = server.stats().framesIn;
@@ -64,6 +66,7 @@ describe('heartbeats', () => {
     expect(downs.count).toBe(0);
     expect(disconnects.count).toBe(0);
     const inbox = collect(lagging);
+    for (const s of sends) expect((await s).delivered).toEqual(['lagging']);
     await barrier(sender, { lagging: inbox });
     expect(inbox.messages).toEqual([0, 1, 2, 3, 4]);
   });

@@ -221,7 +221,7 @@ describe('the relay with ONCE nodes', () => {
   });
 
   it('a freshly started relay holds sends for nodes not connected yet, for the grace', async () => {
-    const { port } = await startServer({ presenceGraceMs: 2_000 });
+    const { port } = await startServer({ startupGraceMs: 2_000 });
     const a = await OnceNode.join(port, 'a');
     a.send({ late: ['u'] }, 'early bird');
     expect(await a.quietFor(150)).toBe(true);

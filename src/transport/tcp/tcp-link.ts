@@ -31,7 +31,13 @@ import type { Endpoint } from '../url.js';
 
 // Frames the client itself handles; the connection answers the rest.
 function isRelayed(type: number): boolean {
-  return type === FrameType.DELIVER || type === FrameType.ACK || type === FrameType.REPORT || type === FrameType.LOCATED;
+  return (
+    type === FrameType.DELIVER ||
+    type === FrameType.ACK ||
+    type === FrameType.REPORT ||
+    type === FrameType.LOCATED ||
+    type === FrameType.EXPIRE
+  );
 }
 
 /** What a TCP link needs besides the {@link LinkContext}. */
@@ -181,8 +187,11 @@ export class TcpLink implements Link {
         maxVersion: PROTOCOL_VERSION_MAX,
         nodeId: this.options.nodeId,
         maxFrameBytes: this.options.maxFrameBytes,
-        features: Features.FAILURE_NOTICES | Features.ACKS,
+        // ONCE goes with the incarnation and the delivery window; a relay
+        // that does not speak it leaves it out of WELCOME, and nothing changes.
+        features: Features.FAILURE_NOTICES | Features.ACKS | Features.ONCE,
         nonce: this.nonce,
+        once: { incarnation: this.options.incarnation, window: this.options.deliveryWindow },
       }),
     ]);
   };
