@@ -79,6 +79,18 @@ const FLAGS: Flag[] = [
     apply: (o, v) => (o.presenceGraceMs = int('presence-grace-ms', v)),
   },
   {
+    flag: 'delivery-timeout-ms',
+    env: 'IMRELAY_DELIVERY_TIMEOUT_MS',
+    help: `how long a message may wait for a node's application before it is reported overflow (default ${D.deliveryTimeoutMs})`,
+    apply: (o, v) => (o.deliveryTimeoutMs = int('delivery-timeout-ms', v)),
+  },
+  {
+    flag: 'startup-grace-ms',
+    env: 'IMRELAY_STARTUP_GRACE_MS',
+    help: 'how long a fresh relay keeps messages for nodes not connected yet (default: the presence grace; 0: off)',
+    apply: (o, v) => (o.startupGraceMs = int('startup-grace-ms', v)),
+  },
+  {
     flag: 'duplicate-node',
     env: 'IMRELAY_DUPLICATE_NODE',
     help: "'replace' (default) or 'reject' a second connection with a known node id",

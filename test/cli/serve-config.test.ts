@@ -14,6 +14,14 @@ describe('imrelay serve options', () => {
     expect(options).toEqual({ host: '::1', port: 9000, maxNodes: 12, heartbeatIntervalMs: 250 });
   });
 
+  it('reads the delivery bounds: --delivery-timeout-ms and --startup-grace-ms (0 turns the startup grace off)', () => {
+    expect(serveConfig(['--delivery-timeout-ms', '1500', '--startup-grace-ms', '0'], {})).toEqual({
+      deliveryTimeoutMs: 1500,
+      startupGraceMs: 0,
+    });
+    expect(serveConfig([], { IMRELAY_STARTUP_GRACE_MS: '2000' })).toEqual({ startupGraceMs: 2000 });
+  });
+
   it('reads every secret of the secret file, skipping blanks and comments', () => {
     const dir = mkdtempSync(join(tmpdir(), 'imrelay-cli-'));
     const file = join(dir, 'secret');

@@ -15,6 +15,9 @@ import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
 import type { ReplayGuard } from './replay-guard.js';
 
+/** How long a link whose publisher closed waits for its subscriber to hand over what it had. */
+const SUBSCRIBER_DRAIN_MS = 250;
+
 /** What a Redis link needs besides the {@link LinkContext}. */
 export interface RedisLinkOptions {
   /** A `redis://` or `rediss://` url, or a ready-made client (`Redis` or `Cluster`). */
@@ -64,6 +67,9 @@ export class RedisLink implements Link {
   private startTimer: NodeJS.Timeout | undefined;
   private probesSent = 0;
   private closed = false;
+  /** The publisher closed: waiting for the subscriber to hand over what Redis had pushed. */
+  private draining = false;
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: RedisLinkOptions & LinkContext,
@@ -187,10 +193,10 @@ export class RedisLink implements Link {
     this.store = store;
     await store.heartbeat(nodeId);
     if (this.abandoned()) return;
-    for (const client of [pub, sub]) {
-      client.on('close', this.onClientClose);
-      client.on('end', this.onClientClose);
-    }
+    pub.on('close', this.onPublisherClose);
+    pub.on('end', this.onPublisherClose);
+    sub.on('close', this.onClientClose);
+    sub.on('end', this.onClientClose);
     this.router = new RedisRouter(
       pub,
       store,
@@ -316,9 +322,30 @@ export class RedisLink implements Link {
     this.destroy(new DisconnectedError('the connection to redis closed'));
   };
 
+  /**
+   * The publishing connection closed. When Redis goes, both connections
+   * close at once, in either order: messages Redis had already pushed to the
+   * subscriber (and counted as received in their senders' reports) may still
+   * be on their way. Routing stops now; the link closes when the subscriber
+   * does, or after {@link SUBSCRIBER_DRAIN_MS} at most, so that those are
+   * handed over rather than dropped.
+   */
+  private readonly onPublisherClose = (): void => {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    // Not ready: the client keeps what it sends meanwhile, and writes it after the reconnect.
+    this.ready = false;
+    this.router?.stop();
+    const reason = new DisconnectedError('the connection to redis closed');
+    const timer = setTimeout(() => this.destroy(reason), SUBSCRIBER_DRAIN_MS);
+    timer.unref();
+    this.drainTimer = timer;
+  };
+
   private shutdown(reason: RelayError | undefined): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.drainTimer);
     this.ready = false;
     clearInterval(this.heartbeat);
     clearTimeout(this.startTimer);
@@ -332,6 +359,8 @@ export class RedisLink implements Link {
     for (const client of [this.pub, this.sub]) {
       client?.off('close', this.onClientClose);
       client?.off('end', this.onClientClose);
+      client?.off('close', this.onPublisherClose);
+      client?.off('end', this.onPublisherClose);
       client?.off('messageBuffer', this.onMessage);
       client?.off('smessageBuffer', this.onMessage);
     }
