@@ -1,24 +1,21 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../codec/frame-decoder.js';
 import { FrameWriter } from '../codec/frame-writer.js';
-import { AuthError, ErrorCodes, ProtocolError, RelayError, TimeoutError, VersionError, errorFromCode, type ErrorCode } from '../errors.js';
+import { AuthError, ErrorCodes, ProtocolError, RelayError, TimeoutError, errorFromCode, type ErrorCode } from '../errors.js';
 import { encodeLegacyError } from '../legacy/index.js';
 import {
   AckRun,
   FrameType,
-  PROTOCOL_VERSION_MAX,
-  PROTOCOL_VERSION_MIN,
   Features,
   decodeControl,
   encodeControl,
   newNonce,
-  nodeProof,
-  proofsEqual,
   relayProof,
   decodeConsumed,
   type HelloFrame,
 } from '../protocol/index.js';
 import { DeliveryWindow } from './delivery-window.js';
+import { negotiateVersion, provenSecret, welcomeFrame } from './handshake.js';
 import { PendingAnswers, type AnswerSink } from './pending-answers.js';
 import type { Flushable } from './flusher.js';
 import { goAddress } from '../legacy/go-address.js';
@@ -320,12 +317,7 @@ export class Session implements Flushable, AnswerSink {
   }
 
   private onHello(hello: HelloFrame): void {
-    const version = Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX);
-    if (version < Math.max(hello.minVersion, PROTOCOL_VERSION_MIN)) {
-      throw new VersionError(
-        `no common protocol version: node speaks ${hello.minVersion}-${hello.maxVersion}, relay ${PROTOCOL_VERSION_MIN}-${PROTOCOL_VERSION_MAX}`,
-      );
-    }
+    const version = negotiateVersion(hello);
     this.hello = hello;
     this.nodeId = hello.nodeId;
     if (this.host.options.secrets.length === 0) {
@@ -340,13 +332,13 @@ export class Session implements Flushable, AnswerSink {
   private onAuth(proof: Buffer): void {
     const hello = this.hello!;
     const challenge = this.challenge!;
-    const secret = this.host.options.secrets.find((s) => proofsEqual(proof, nodeProof(s.reveal(), challenge, hello.nonce, hello.nodeId)));
+    const secret = provenSecret(this.host.options.secrets, proof, challenge, hello);
     if (secret === undefined) {
       this.host.stats.authFailures++;
       this.fail(new AuthError('authentication failed: the proof does not match any secret'));
       return;
     }
-    this.admit(Math.min(hello.maxVersion, PROTOCOL_VERSION_MAX), relayProof(secret.reveal(), challenge, hello.nonce, hello.nodeId));
+    this.admit(negotiateVersion(hello), relayProof(secret.reveal(), challenge, hello.nonce, hello.nodeId));
   }
 
   private admit(version: number, proof: Buffer | undefined): void {
@@ -368,18 +360,7 @@ export class Session implements Flushable, AnswerSink {
       // Answers from receivers' applications come as ACK runs and reports.
       if (this.acks !== undefined) this.answers = new PendingAnswers(this);
     }
-    const options = this.host.options;
-    this.sendControl(
-      encodeControl({
-        type: FrameType.WELCOME,
-        version,
-        maxFrameBytes: options.maxFrameBytes,
-        heartbeatMs: options.heartbeatIntervalMs,
-        features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS | (once !== undefined ? Features.ONCE : 0),
-        sessionId: newNonce(),
-        proof: proof ?? Buffer.alloc(0),
-      }),
-    );
+    this.sendControl(welcomeFrame(this.host.options, version, hello, proof));
     this.host.unpark(this);
   }
 
