@@ -6,8 +6,6 @@ import {
   PAYLOAD_KIND_MASK,
   PresenceOp,
   DeliverFlags,
-  STAMP_BYTES,
-  writeStamp,
   decodeLocate,
   decodePresence,
   encodeLocated,
@@ -119,17 +117,7 @@ export class PresenceRouter {
       if (target === undefined) {
         if (answers !== undefined && this.parking.accepts(nodeKey, now)) {
           const writer = this.parked.writer;
-          writeDeliverFromIds(
-            writer,
-            sender.origin,
-            spans.flags,
-            p,
-            idStarts,
-            spans.payloadStart,
-            payloadBytes,
-            sender.incarnation,
-            spans.seq,
-          );
+          writeDeliverFromIds(writer, originFor(sender, true, spans.seq), spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
           answers.wrote(ticket, host);
           answers.expect(ticket);
           this.parking.add(nodeKey, host, { frame: this.parked.take(), answers, ticket, at: now });
@@ -144,12 +132,12 @@ export class PresenceRouter {
         continue;
       }
       const window = target.window;
-      const stamp = window !== undefined ? sender.incarnation : undefined;
+      const origin = originFor(sender, window !== undefined, spans.seq);
       let reason: FailureReason | undefined;
       if (target.outboundBytes > this.maxOutboundBytes) {
         reason = FailureReason.OVERFLOW;
         this.stats.overflows++;
-      } else if (deliverBytes(sender.origin, stamp, p, idStarts, payloadBytes) > target.maxFrameBytes) {
+      } else if (deliverBytes(origin, p, idStarts, payloadBytes) > target.maxFrameBytes) {
         // Never written to a node that would cut its connection over it.
         reason = FailureReason.REFUSED;
       }
@@ -163,24 +151,14 @@ export class PresenceRouter {
         continue;
       }
       if (window === undefined) {
-        writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes, undefined, 0);
+        writeDeliverFromIds(target.writer, origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
       } else if (window.mustHold) {
-        writeDeliverFromIds(
-          window.holding.writer,
-          sender.origin,
-          spans.flags,
-          p,
-          idStarts,
-          spans.payloadStart,
-          payloadBytes,
-          stamp,
-          spans.seq,
-        );
+        writeDeliverFromIds(window.holding.writer, origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
         window.hold(answers, ticket, now);
         answers?.expect(ticket);
       } else {
         const at = window.mark();
-        writeDeliverFromIds(target.writer, sender.origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes, stamp, spans.seq);
+        writeDeliverFromIds(target.writer, origin, spans.flags, p, idStarts, spans.payloadStart, payloadBytes);
         window.wrote(at, answers, ticket, now);
         answers?.expect(ticket);
       }
@@ -239,32 +217,46 @@ function idAt(p: Buffer, s: number): string {
   return p.toString('utf8', s + 1, s + 1 + p[s]!);
 }
 
+/**
+ * Where a DELIVER's origin comes from: the sender's id, or (to a ONCE node,
+ * from a ONCE sender) the id followed by its incarnation, to be followed by
+ * the send's seq: a stamp.
+ */
+interface Origin {
+  bytes: Buffer;
+  stamped: boolean;
+  seq: number;
+}
+
+/** The origin of a DELIVER from `sender` to a node that does (`once`) or does not read stamps. */
+function originFor(sender: Session, once: boolean, seq: number): Origin {
+  const stamped = once ? sender.stampedOrigin : undefined;
+  return stamped === undefined ? { bytes: sender.origin, stamped: false, seq } : { bytes: stamped, stamped: true, seq };
+}
+
 /** The payload bytes of the DELIVER {@link writeDeliverFromIds} would write. */
-function deliverBytes(origin: Buffer, stamp: Buffer | undefined, p: Buffer, idStarts: readonly number[], payloadBytes: number): number {
+function deliverBytes(origin: Origin, p: Buffer, idStarts: readonly number[], payloadBytes: number): number {
   let idBytes = 0;
   for (const s of idStarts) idBytes += 1 + p[s]!;
-  return 2 + origin.length + (stamp === undefined ? 0 : STAMP_BYTES) + 4 + idBytes + payloadBytes;
+  return 2 + origin.bytes.length + (origin.stamped ? 4 : 0) + 4 + idBytes + payloadBytes;
 }
 
 /** A DELIVER whose user list is gathered from ids scattered in the frame (each at its length byte). */
 function writeDeliverFromIds(
   writer: FrameWriter,
-  origin: Buffer,
+  origin: Origin,
   flags: number,
   p: Buffer,
   idStarts: readonly number[],
   payloadStart: number,
   payloadBytes: number,
-  incarnation: Buffer | undefined,
-  seq: number,
 ): void {
-  const total = deliverBytes(origin, incarnation, p, idStarts, payloadBytes);
-  const off = writer.reserve(total);
+  const off = writer.reserve(deliverBytes(origin, p, idStarts, payloadBytes));
   const buf = writer.buf;
   buf[off] = FrameType.DELIVER;
-  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | (incarnation === undefined ? 0 : DeliverFlags.STAMPED);
-  let pos = off + 2 + origin.copy(buf, off + 2);
-  if (incarnation !== undefined) pos = writeStamp(buf, pos, incarnation, seq);
+  buf[off + 1] = (flags & PAYLOAD_KIND_MASK) | (origin.stamped ? DeliverFlags.STAMPED : 0);
+  let pos = off + 2 + origin.bytes.copy(buf, off + 2);
+  if (origin.stamped) pos = buf.writeUInt32LE(origin.seq >>> 0, pos);
   buf.writeUInt32LE(idStarts.length, pos);
   pos += 4;
   for (const s of idStarts) pos += p.copy(buf, pos, s, s + 1 + p[s]!);

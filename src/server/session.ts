@@ -43,9 +43,10 @@ export class Session implements Flushable, AnswerSink {
   readonly writer = new FrameWriter();
   /** The run of fully delivered sends not yet acknowledged, for a node that reads ACK frames. */
   acks: AckRun | undefined;
-  /** A ONCE node's incarnation: stamped on every DELIVER of its sends to ONCE nodes. */
-  incarnation: Buffer | undefined;
-  /** {@link origin} followed by the incarnation: a stamp's fixed part, written whole per DELIVER. */
+  /**
+   * A ONCE node's {@link origin} followed by its incarnation: the fixed part
+   * of the stamp on every DELIVER of its sends to ONCE nodes, written whole.
+   */
   stampedOrigin: Buffer | undefined;
   /** A ONCE node's deliveries, numbered until its application takes them (see {@link DeliveryWindow}). */
   window: DeliveryWindow | undefined;
@@ -354,7 +355,6 @@ export class Session implements Flushable, AnswerSink {
     if ((hello.features & Features.ACKS) !== 0) this.acks = new AckRun();
     const once = hello.once;
     if (once !== undefined) {
-      this.incarnation = once.incarnation;
       this.stampedOrigin = Buffer.concat([this.origin, once.incarnation]);
       this.window = new DeliveryWindow(this, once.window);
       // Answers from receivers' applications come as ACK runs and reports.
