@@ -15,6 +15,8 @@ chromium           chromium
 redis-server       redis-server
 redis-tools        redis-benchmark
 nats-server        nats-server
+openssl            openssl
+prometheus         promtool
 '
 
 missing=()

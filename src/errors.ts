@@ -59,6 +59,12 @@ export const ErrorCodes = {
   SHUTDOWN: 'ERR_SHUTDOWN',
   /** The operation is not available in this dialect or transport. */
   UNSUPPORTED: 'ERR_UNSUPPORTED',
+  /**
+   * A request exceeds one of the relay's per-node limits (users held, ids per
+   * locate, an answer larger than the asker's frame limit, connections from
+   * one address). The limit is named in the message.
+   */
+  LIMIT: 'ERR_LIMIT',
 } as const;
 
 /** One of the values of {@link ErrorCodes}. */
@@ -195,6 +201,9 @@ export type ShutdownError = InstanceType<typeof ShutdownError>;
 /** Not available in this dialect or transport (`ERR_UNSUPPORTED`). */
 export const UnsupportedError = subclass(ErrorCodes.UNSUPPORTED, 'UnsupportedError');
 export type UnsupportedError = InstanceType<typeof UnsupportedError>;
+/** A per-node or per-address limit of the relay was exceeded (`ERR_LIMIT`). Not retried by a first `connect()`. */
+export const LimitError = subclass(ErrorCodes.LIMIT, 'LimitError');
+export type LimitError = InstanceType<typeof LimitError>;
 
 /** True when `value` is a {@link RelayError}, optionally with the given code. */
 export function isRelayError(value: unknown, code?: ErrorCode): value is RelayError {
@@ -227,6 +236,7 @@ const byCode = new Map<string, RelayErrorClass<ErrorCode>>(
     ConsumerBusyError,
     ShutdownError,
     UnsupportedError,
+    LimitError,
   ].map((Class) => [Class.code, Class as RelayErrorClass<ErrorCode>]),
 );
 

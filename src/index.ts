@@ -34,8 +34,10 @@ export {
   ConsumerBusyError,
   ShutdownError,
   UnsupportedError,
+  LimitError,
 } from './errors.js';
 export { Secret } from './secret.js';
+export { deriveNodeSecret } from './protocol/node-secret.js';
 export {
   encodeFrame,
   encodeFrameHeader,
@@ -51,6 +53,11 @@ export { SERVER_DEFAULTS, type RelayServerOptions, type ResolvedServerOptions } 
 export type { LegacyAcceptance, LegacyPolicy } from './server/legacy-policy.js';
 export type { RelayServerEvents, NodeInfo } from './server/hub.js';
 export type { RelayStats } from './server/stats.js';
+export type { TlsNodeIdentity } from './server/tls-identity.js';
+export { TlsSettings } from './transport/tcp/tls-settings.js';
+export type { ServerMetricsOptions } from './metrics/server-metrics.js';
+export { PROMETHEUS_CONTENT_TYPE } from './metrics/exposition.js';
+export { noopLogger, type Logger } from './metrics/logger.js';
 
 export { RelayClient, type Delivery, type SendOptions, type RelayClientEvents, type ClientState } from './client/relay-client.js';
 export {

@@ -41,6 +41,7 @@ const NAMES: Record<ErrorCode, string> = {
   ERR_CONSUMER_BUSY: 'ConsumerBusyError',
   ERR_SHUTDOWN: 'ShutdownError',
   ERR_UNSUPPORTED: 'UnsupportedError',
+  ERR_LIMIT: 'LimitError',
 };
 
 const CLASSES: readonly { name: string; code: ErrorCode; Class: ErrorClass }[] = (Object.keys(NAMES) as ErrorCode[]).map((code) => ({

@@ -1,11 +1,13 @@
-import { RelayServer } from '../server/relay-server.js';
 import { isRelayError } from '../errors.js';
-import { serveConfig, serveHelp, UsageError } from './serve-config.js';
+import { serve } from './serve.js';
+import { serveHelp, serveSettings, UsageError } from './serve-config.js';
+import { NODE_SECRET_USAGE, nodeSecretCommand } from './node-secret.js';
 
 const USAGE = `imrelay: cross-node message relay for WebSocket IM clusters
 
 Usage:
   imrelay serve [options]   run a relay hub
+${NODE_SECRET_USAGE}
   imrelay --help            show this help
   imrelay --version         show the version
 
@@ -23,38 +25,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  if (command === 'node-secret') {
+    process.stdout.write(`${nodeSecretCommand(rest)}\n`);
+    return 0;
+  }
   if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
   }
-  await serve(serveConfig(rest, process.env));
+  await serve(serveSettings(rest, process.env), VERSION);
   return 0;
-}
-
-async function serve(options: ReturnType<typeof serveConfig>): Promise<void> {
-  const server = new RelayServer(options);
-  const log = (line: string): void => {
-    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  };
-  server.on('node:up', (node) => log(`node up ${node.nodeId} from ${node.remoteAddress}`));
-  server.on('node:down', (node, reason) => log(`node down ${node.nodeId}${reason ? ` (${reason.code}: ${reason.message})` : ''}`));
-  server.on('error', (err, peer) => log(`error ${err.code}${peer ? ` from ${peer.remoteAddress}` : ''}: ${err.message}`));
-  const address = await server.listen();
-  const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  log(`imrelay ${VERSION} listening on ${where}${server.options.secrets.length ? ' (secret required)' : ''}`);
-  log(`connect a node: new RelayClient({ url: 'tcp://${where}', nodeId: 'im-1' }).connect()`);
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log(`${signal}: closing`);
-      server.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  const stats = server.stats();
-  log(`closed after routing ${stats.routes} messages (${stats.deliveries} deliveries, ${stats.usersOffline} users offline)`);
 }
 
 declare const __VERSION__: string | undefined;

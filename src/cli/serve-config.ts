@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SERVER_DEFAULTS as D, type RelayServerOptions } from '../server/options.js';
+import { OPS_DEFAULTS, type OpsConfig } from './ops-config.js';
 
 /** A `serve` flag: its option name, its environment variable, and how to read it. */
 interface Flag {
   flag: string;
   env: string;
   help: string;
+  /** A switch: given without a value on the command line (`on`); its variable says `on` or `off`. */
+  switch?: true;
   apply(options: RelayServerOptions, value: string): void;
 }
 
@@ -18,6 +21,12 @@ const FLAGS: Flag[] = [
     env: 'IMRELAY_SECRET_FILE',
     help: 'file holding the shared secret(s), one per line',
     apply: (o, v) => (o.secret = readSecrets(v)),
+  },
+  {
+    flag: 'master-secret-file',
+    env: 'IMRELAY_MASTER_SECRET_FILE',
+    help: 'file holding the master secret(s) node secrets derive from, current first',
+    apply: (o, v) => (o.masterSecret = readSecrets(v)),
   },
   {
     flag: 'max-frame-bytes',
@@ -96,6 +105,76 @@ const FLAGS: Flag[] = [
     help: "'replace' (default) or 'reject' a second connection with a known node id",
     apply: (o, v) => (o.duplicateNode = v as 'replace' | 'reject'),
   },
+  {
+    flag: 'tls-cert',
+    env: 'IMRELAY_TLS_CERT',
+    help: "speak TLS: file holding the relay's certificate chain (PEM); needs --tls-key",
+    apply: (o, v) => (o.tls = { ...o.tls, cert: readPem('tls-cert', v) }),
+  },
+  {
+    flag: 'tls-key',
+    env: 'IMRELAY_TLS_KEY',
+    help: 'file holding the private key of --tls-cert (PEM, unencrypted)',
+    apply: (o, v) => (o.tls = { ...o.tls, key: readPem('tls-key', v) }),
+  },
+  {
+    flag: 'tls-ca',
+    env: 'IMRELAY_TLS_CA',
+    help: 'file holding the CA certificate(s) that sign node certificates (PEM)',
+    apply: (o, v) => (o.tls = { ...o.tls, ca: readPem('tls-ca', v) }),
+  },
+  {
+    flag: 'tls-require-client-cert',
+    env: 'IMRELAY_TLS_REQUIRE_CLIENT_CERT',
+    help: "nodes must present a certificate signed by --tls-ca that names their node id (variable: 'on' or 'off')",
+    switch: true,
+    apply: (o, v) => {
+      if (!onOff('tls-require-client-cert', v)) return;
+      o.tls = { ...o.tls, requestCert: true };
+      o.tlsNodeIdentity = 'require';
+    },
+  },
+];
+
+/** A `serve` flag of the command itself (monitoring, logs, shutdown), not a relay option. */
+interface OpsFlag {
+  flag: string;
+  env: string;
+  help: string;
+  apply(config: OpsConfig, value: string): void;
+}
+
+const OPS_FLAGS: OpsFlag[] = [
+  {
+    flag: 'metrics-port',
+    env: 'IMRELAY_METRICS_PORT',
+    help: 'serve /metrics (Prometheus) and /healthz on this HTTP port (default: off; 0 picks a free port)',
+    apply: (c, v) => (c.metricsPort = int('metrics-port', v)),
+  },
+  {
+    flag: 'metrics-host',
+    env: 'IMRELAY_METRICS_HOST',
+    help: `interface of the metrics listener (default ${OPS_DEFAULTS.metricsHost})`,
+    apply: (c, v) => (c.metricsHost = v),
+  },
+  {
+    flag: 'log-format',
+    env: 'IMRELAY_LOG_FORMAT',
+    help: "'text' (default) or 'json' (one JSON object per line)",
+    apply: (c, v) => {
+      if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format must be 'text' or 'json', got ${JSON.stringify(v)}`);
+      c.logFormat = v;
+    },
+  },
+  {
+    flag: 'drain-grace-ms',
+    env: 'IMRELAY_DRAIN_GRACE_MS',
+    help: `on SIGTERM, how long nodes have to finish and hang up before they are cut off (default ${OPS_DEFAULTS.drainGraceMs})`,
+    apply: (c, v) => {
+      c.drainGraceMs = int('drain-grace-ms', v);
+      if (c.drainGraceMs === 0) throw new UsageError('--drain-grace-ms must be at least 1');
+    },
+  },
 ];
 
 /** Thrown for a bad command line, with the text to print. */
@@ -106,11 +185,21 @@ export class UsageError extends Error {}
  * `IMRELAY_*` environment variables. Flags win over the environment.
  */
 export function serveConfig(argv: string[], env: NodeJS.ProcessEnv): RelayServerOptions {
+  return serveSettings(argv, env).options;
+}
+
+/**
+ * The relay's options and the command's own settings (see {@link OpsConfig})
+ * for `imrelay serve`, from flags and `IMRELAY_*` variables.
+ */
+export function serveSettings(argv: string[], env: NodeJS.ProcessEnv): { options: RelayServerOptions; ops: OpsConfig } {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: Object.fromEntries(FLAGS.map((f) => [f.flag, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        [...FLAGS, ...OPS_FLAGS].map((f) => [f.flag, { type: 'switch' in f && f.switch ? ('boolean' as const) : ('string' as const) }]),
+      ),
       strict: true,
       allowPositionals: false,
     }));
@@ -119,15 +208,23 @@ export function serveConfig(argv: string[], env: NodeJS.ProcessEnv): RelayServer
   }
   const options: RelayServerOptions = {};
   for (const f of FLAGS) {
-    const value = (values[f.flag] as string | undefined) ?? env[f.env];
+    const given = values[f.flag];
+    const value = given === true ? 'on' : ((given as string | undefined) ?? env[f.env]);
     if (value !== undefined && value !== '') f.apply(options, value);
   }
-  return options;
+  checkTlsFlags(options);
+  const ops: OpsConfig = { ...OPS_DEFAULTS };
+  for (const f of OPS_FLAGS) {
+    const value = (values[f.flag] as string | undefined) ?? env[f.env];
+    if (value !== undefined && value !== '') f.apply(ops, value);
+  }
+  return { options, ops };
 }
 
 export function serveHelp(): string {
-  const width = Math.max(...FLAGS.map((f) => f.flag.length)) + 4;
-  return FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}\n  ${''.padEnd(width + 2)}env ${f.env}`).join('\n');
+  const all = [...FLAGS, ...OPS_FLAGS];
+  const width = Math.max(...all.map((f) => f.flag.length)) + 4;
+  return all.map((f) => `  --${f.flag.padEnd(width)}${f.help}\n  ${''.padEnd(width + 2)}env ${f.env}`).join('\n');
 }
 
 function int(name: string, value: string): number {
@@ -135,7 +232,8 @@ function int(name: string, value: string): number {
   return Number(value);
 }
 
-function readSecrets(path: string): string[] {
+/** The secrets in a file: one per line, blank lines and `#` comments skipped. */
+export function readSecrets(path: string): string[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -148,4 +246,31 @@ function readSecrets(path: string): string[] {
     .filter((line) => line && !line.startsWith('#'));
   if (secrets.length === 0) throw new UsageError(`the secret file ${path} holds no secret`);
   return secrets;
+}
+
+/** A PEM file named by a TLS flag, read at start-up; a file that cannot be read is a usage error naming the flag. */
+function readPem(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function onOff(flag: string, value: string): boolean {
+  if (/^(on|true|1|yes)$/i.test(value)) return true;
+  if (/^(off|false|0|no)$/i.test(value)) return false;
+  throw new UsageError(`--${flag} must be 'on' or 'off', got ${JSON.stringify(value)}`);
+}
+
+/** The TLS flags that only make sense together. */
+function checkTlsFlags(options: RelayServerOptions): void {
+  const tls = options.tls;
+  if (tls === undefined) return;
+  if (tls.cert === undefined || tls.key === undefined) {
+    throw new UsageError('TLS needs both --tls-cert and --tls-key (or IMRELAY_TLS_CERT and IMRELAY_TLS_KEY)');
+  }
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new UsageError('--tls-require-client-cert needs --tls-ca, the CA that signs node certificates');
+  }
 }

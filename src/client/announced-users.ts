@@ -12,6 +12,11 @@ export class AnnouncedUsers {
   /** True once the node announced anyone (or anyone left). */
   used = false;
 
+  /** Users announced as online now. */
+  get size(): number {
+    return this.users.size;
+  }
+
   /**
    * Applies ONLINE or OFFLINE to the set and returns the ids as they travel.
    * Throws `ERR_INVALID_ARGUMENT`, changing nothing, when an id is invalid: a

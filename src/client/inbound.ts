@@ -66,6 +66,8 @@ export class Inbound<M> {
       }
       case FrameType.REPORT: {
         const report = decodeReport(p.subarray(start, end));
+        const counters = this.ledger.counters;
+        for (const failed of report.failed) counters.undelivered(failed.reason, failed.users.length);
         if (!report.full) {
           this.sink.offline(toOfflineNotice(report));
           return;
@@ -87,7 +89,11 @@ export class Inbound<M> {
   legacy(p: Buffer, start: number, end: number): void {
     const frame = readLegacyFrame(p.subarray(start, end));
     if (frame.type === 'delivery') this.sink.deliver({ from: '', users: frame.users, message: frame.message as M }, -1);
-    else if (frame.type === 'offline') this.sink.offline(frame.notice);
+    else if (frame.type === 'offline') {
+      const { offline, reasons } = frame.notice;
+      for (const host in offline) this.ledger.counters.undeliveredNamed(reasons[host] ?? 'offline', offline[host]!.length);
+      this.sink.offline(frame.notice);
+    }
   }
 }
 

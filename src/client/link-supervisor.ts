@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ClosedError, ConnectError, ErrorCodes, type RelayError } from '../errors.js';
-import { createLink, describeTransport } from '../transport/factory.js';
+import { createLink, describeTransport, retryOutlook } from '../transport/factory.js';
 import type { Link, LinkTerms } from '../transport/link.js';
 import type { ResolvedClientOptions } from './options.js';
 
@@ -43,6 +43,15 @@ export interface SupervisorHooks {
 const FATAL = new Set<string>([ErrorCodes.AUTH, ErrorCodes.REPLACED, ErrorCodes.VERSION, ErrorCodes.DEPENDENCY]);
 // Causes a first connect reports at once rather than retry until its deadline.
 const REFUSED = new Set<string>([ErrorCodes.DUPLICATE_NODE, ErrorCodes.INVALID_ARGUMENT, ErrorCodes.PROTOCOL]);
+
+// The transport knows more than the code: a TLS certificate refused is an ERR_CONNECT no retry fixes.
+function isFatal(reason: RelayError): boolean {
+  return FATAL.has(reason.code) || retryOutlook(reason) === 'never';
+}
+
+function isRefused(reason: RelayError): boolean {
+  return REFUSED.has(reason.code) || retryOutlook(reason) === 'not-first';
+}
 
 /**
  * A client's connection life cycle: opens links through the transport
@@ -178,8 +187,8 @@ export class LinkSupervisor {
       return;
     }
     this.hooks.lost(reason);
-    if (reason !== undefined && (FATAL.has(reason.code) || (!this.everReady && REFUSED.has(reason.code)))) {
-      if (this.everReady || FATAL.has(reason.code)) this.fail(reason);
+    if (reason !== undefined && (isFatal(reason) || (!this.everReady && isRefused(reason)))) {
+      if (this.everReady || isFatal(reason)) this.fail(reason);
       else this.giveUp(reason);
       return;
     }

@@ -1,5 +1,7 @@
+import type { ConnectionOptions } from 'node:tls';
 import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
 import { InvalidArgumentError } from '../errors.js';
+import { noopLogger, type Logger } from '../metrics/logger.js';
 import { checkNodeId } from '../protocol/node-id.js';
 import { Secret } from '../secret.js';
 import { resolveTransport, type TransportSpec } from '../transport/factory.js';
@@ -25,10 +27,21 @@ export interface WriteRetryOptions {
 /** Options every client takes, whatever its dialect. */
 export interface ClientCommonOptions {
   /**
-   * The relay, as `tcp://host:port`; or, to run without a relay over Redis,
-   * `redis://host:port` or `rediss://…` (needs the optional `ioredis` package).
+   * The relay, as `tcp://host:port`, or `tls://host:port` for a relay that
+   * speaks TLS; or, to run without a relay over Redis, `redis://host:port` or
+   * `rediss://…` (needs the optional `ioredis` package).
    */
   url?: string | undefined;
+  /**
+   * Node's `tls.connect` options for a `tls://` url: `ca` to trust a private
+   * CA, `cert` and `key` for a relay that asks for client certificates,
+   * `servername`, ... (`host` and `port` come from the url). The server name
+   * defaults to the url's host when that is a name. A certificate the node
+   * refuses (untrusted, expired, naming another host) or the relay refuses
+   * is not retried: `connect()` rejects at once. Printed without its keys
+   * (see `TlsSettings`). Refused with a `tcp://` url.
+   */
+  tls?: ConnectionOptions | undefined;
   /** A ready-made ioredis `Redis` or `Cluster` client to run over, instead of a url. */
   redis?: RedisClientLike | undefined;
   /** Settings of the Redis transport. */
@@ -80,6 +93,12 @@ export interface ClientCommonOptions {
   closeTimeoutMs?: number | undefined;
   /** Message encoding; by default JSON, with strings and bytes passed through. */
   serializer?: Serializer | undefined;
+  /**
+   * Where to log the connection's life (welcomed, dropped, reconnecting) and
+   * errors (rate-limited): any logger with pino's methods (`pino()`,
+   * `console`). Default: nothing is logged. The secret never appears.
+   */
+  logger?: Logger | undefined;
 }
 
 /** A node of an imrelay cluster (the binary protocol): it has a node id. */
@@ -127,6 +146,7 @@ export interface ResolvedClientOptions {
   readonly connectTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly serializer: Serializer | undefined;
+  readonly logger: Logger;
 }
 
 /** The client's defaults, in one place. */
@@ -176,6 +196,7 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs),
     serializer: options.serializer,
+    logger: options.logger ?? noopLogger,
   };
 }
 

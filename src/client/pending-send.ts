@@ -1,4 +1,5 @@
 import type { RelayError } from '../errors.js';
+import type { ClientCounters } from '../metrics/client-counters.js';
 import type { WrittenBatch } from './send-retention.js';
 
 /** What a relay's answer to a send is turned into. */
@@ -8,7 +9,7 @@ export type ReplyKind = 'hosts' | 'users' | 'none';
 export class PendingSend {
   readonly promise: Promise<unknown>;
   resolve!: (value: unknown) => void;
-  reject!: (error: RelayError) => void;
+  private rejectPromise!: (error: RelayError) => void;
   /** The encoded frame, kept only while the send waits for a connection. */
   frame: Buffer | undefined;
   /** Where its frame lies in the live writer's bytes since the last take: `[start, end)`. */
@@ -35,10 +36,18 @@ export class PendingSend {
     readonly reply: ReplyKind,
     /** For `send`: the hosts it named, which an ACK or an IMPLIED report reports as delivered. */
     readonly hosts?: string[],
+    /** Where a rejection is counted, by its code. */
+    private readonly counters?: ClientCounters,
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
-      this.reject = reject;
+      this.rejectPromise = reject;
     });
+  }
+
+  /** Settles the send with `error`: every rejection passes here, so each is counted once. */
+  reject(error: RelayError): void {
+    this.counters?.failed(error);
+    this.rejectPromise(error);
   }
 }

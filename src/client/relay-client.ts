@@ -3,6 +3,10 @@ import { ClosedError, ConnectionLostError, NotConnectedError, SendFailedError, U
 import { Features, PresenceOp, Scratch, type RouteTable, type UserId } from '../protocol/index.js';
 import { describeTransport } from '../transport/factory.js';
 import type { LinkTerms } from '../transport/link.js';
+import { ClientCounters } from '../metrics/client-counters.js';
+import { logClientEvents } from '../metrics/client-log.js';
+import { writeClientMetrics } from '../metrics/client-metrics.js';
+import { noopLogger } from '../metrics/logger.js';
 import { AnnouncedUsers, writePresence } from './announced-users.js';
 import { DeliveryIntake } from './delivery-intake.js';
 import { DeliveryQueue } from './delivery-queue.js';
@@ -48,6 +52,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   /** The users this node announced as online, re-announced after every reconnect. */
   private readonly announced = new AnnouncedUsers();
   private readonly scratch = new Scratch();
+  private readonly counters = new ClientCounters();
   private localAddress = '';
   private relayMaxFrameBytes: number;
   private seq = 0;
@@ -57,7 +62,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     super();
     this.options = resolveClientOptions(options);
     this.relayMaxFrameBytes = this.options.maxFrameBytes;
-    this.ledger = new SendLedger(this.options);
+    this.ledger = new SendLedger(this.options, this.counters);
     this.inbox = new DeliveryQueue(this.options.deliveryHighWaterMark, {
       drained: () => this.supervisor.link?.resume(),
       taken: () => this.intake.taken(),
@@ -69,6 +74,9 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       error: (error) => this.emit('error', error),
     });
     this.supervisor = new LinkSupervisor(this.options, this.hooks());
+    if (this.options.logger !== noopLogger) {
+      logClientEvents(this, this.options.logger, () => ({ node: this.nodeId, relay: describeTransport(this.options.transport) }));
+    }
   }
 
   /**
@@ -147,15 +155,25 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         if (writeLegacySend(writer, usersByHost, message, this.relayMaxFrameBytes) === 0)
           return Promise.resolve(emptyReply(reply) as SendReport);
         // A Go hub sends no reports: the send is settled once written.
-        const { promise } = this.commit(new PendingSend(seq, 'none'), live, start);
+        const { promise } = this.commit(new PendingSend(seq, 'none', undefined, this.counters), live, start);
         return reply === 'hosts'
           ? promise.then((): SendReport => ({ delivered: [], offline: {}, unconfirmed: true }))
           : (promise as Promise<void>);
       }
-      const hosts = writeRouteSend(writer, seq, reply === 'hosts', usersByHost, message, this.options.serializer, this.relayMaxFrameBytes);
+      const hosts = writeRouteSend(
+        writer,
+        seq,
+        reply === 'hosts',
+        usersByHost,
+        message,
+        this.options.serializer,
+        this.relayMaxFrameBytes,
+        this.options.maxFrameBytes,
+      );
       if (hosts === undefined) return Promise.resolve(emptyReply(reply) as SendReport);
-      return this.commit(new PendingSend(seq, reply, hosts), live, start).promise as Promise<SendReport | void>;
+      return this.commit(new PendingSend(seq, reply, hosts, this.counters), live, start).promise as Promise<SendReport | void>;
     } catch (err) {
+      this.counters.failed(err);
       return Promise.reject(err);
     }
   }
@@ -180,11 +198,24 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       const writer = live ? this.ledger.writer : this.ledger.spare;
       const start = writer.length;
       const reply = wantsReport ? 'users' : 'none';
-      if (!writeUsersSend(writer, this.scratch, seq, wantsReport, userIds, message, this.options.serializer, this.relayMaxFrameBytes)) {
+      if (
+        !writeUsersSend(
+          writer,
+          this.scratch,
+          seq,
+          wantsReport,
+          userIds,
+          message,
+          this.options.serializer,
+          this.relayMaxFrameBytes,
+          this.options.maxFrameBytes,
+        )
+      ) {
         return Promise.resolve(emptyReply(reply) as UsersReport);
       }
-      return this.commit(new PendingSend(seq, reply), live, start).promise as Promise<UsersReport | void>;
+      return this.commit(new PendingSend(seq, reply, undefined, this.counters), live, start).promise as Promise<UsersReport | void>;
     } catch (err) {
+      this.counters.failed(err);
       return Promise.reject(err);
     }
   }
@@ -218,7 +249,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       this.checkOpen();
       const link = this.supervisor.link;
       if (this.supervisor.state !== 'ready' || link === undefined) throw new SendFailedError('not connected to the relay');
-      const answer = this.locator.request(this.ledger.writer, this.nextSeq(), userIds, this.relayMaxFrameBytes);
+      const answer = this.locator.request(this.ledger.writer, () => this.nextSeq(), userIds, this.relayMaxFrameBytes);
       this.scheduleFlush();
       return answer;
     } catch (err) {
@@ -247,6 +278,29 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
    */
   close(): Promise<void> {
     return this.supervisor.close();
+  }
+
+  /**
+   * This node's metrics in the Prometheus text exposition format, for an
+   * application to append to its own `/metrics` output (served with
+   * `PROMETHEUS_CONTENT_TYPE`). Every series is labelled with the node id:
+   * sends by outcome (`imrelay_client_sends_total{outcome}`), users
+   * reported undelivered by reason, the report latency histogram,
+   * reconnects, resends, duplicates dropped, deliveries received and
+   * queued, bytes buffered. See `docs/operations.md` (Monitoring).
+   */
+  metrics(): string {
+    return writeClientMetrics({
+      nodeId: this.nodeId,
+      connected: this.connected,
+      counters: this.counters,
+      duplicatesDropped: this.intake.repeats.dropped,
+      deliveriesQueued: this.inbox.length,
+      bufferedBytes: this.ledger.bufferedBytes + (this.supervisor.link?.writableLength ?? 0),
+      sendsInFlight: this.ledger.inflightCount,
+      sendsWaiting: this.ledger.queuedCount,
+      presenceUsers: this.announced.size,
+    });
   }
 
   /** A short summary for logs; options and secrets stay out of it. */
@@ -329,6 +383,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   };
 
   private deliver(delivery: Delivery<M>, serial: number): void {
+    this.counters.deliveries++;
     this.inbox.push(delivery, serial);
     // Only a link without ONCE pauses (with ONCE the relay keeps to the
     // window, and replies keep flowing), and never while closing: what it
@@ -356,7 +411,10 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
         this.ledger.linkLost(lost);
         this.intake.linkDown();
       },
-      disconnected: (reason) => this.emit('disconnect', reason),
+      disconnected: (reason) => {
+        this.counters.disconnected(reason);
+        this.emit('disconnect', reason);
+      },
       reconnecting: (info) => this.emit('reconnecting', info),
       gaveUp: (error) => this.rejectEverything(() => error),
       failed: (error) => {
@@ -388,6 +446,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private onReady({ maxFrameBytes, features, localAddress }: LinkTerms): void {
     this.localAddress = localAddress;
     this.relayMaxFrameBytes = maxFrameBytes;
+    this.counters.welcomes++;
     // Both ends speak ONCE: deliveries are numbered and acknowledged (the
     // first CONSUMED goes first), sends kept until answered, to be written again.
     const once = (features & Features.ONCE) !== 0 && this.options.dialect === 'binary';

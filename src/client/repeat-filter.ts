@@ -45,6 +45,8 @@ export class RepeatFilter {
   private readonly journalSerials = new Fifo<number>();
   private readonly journalOrigins = new Fifo<Origin>();
   private readonly journalPrevious = new Fifo<number>();
+  /** Deliveries found to be repeats, since the client started. */
+  dropped = 0;
 
   /** Pairs remembered. */
   get size(): number {
@@ -63,7 +65,10 @@ export class RepeatFilter {
     const keyEnd = spans.stampStart + INCARNATION_BYTES;
     const seq = p.readUInt32LE(keyEnd);
     const origin = this.isRecent(p, keyStart, keyEnd) ? this.recent! : this.lookup(p, keyStart, keyEnd);
-    if (origin.seq !== -1 && !serialAfter(seq, origin.seq)) return true;
+    if (origin.seq !== -1 && !serialAfter(seq, origin.seq)) {
+      this.dropped++;
+      return true;
+    }
     if (serial !== -1) {
       this.journalSerials.push(serial);
       this.journalOrigins.push(origin);

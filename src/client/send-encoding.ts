@@ -1,5 +1,5 @@
 import type { FrameWriter } from '../codec/frame-writer.js';
-import { InvalidArgumentError } from '../errors.js';
+import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
 import {
   FrameType,
   PAYLOAD_KIND_SHIFT,
@@ -12,6 +12,9 @@ import {
   type UserId,
 } from '../protocol/index.js';
 import { encodeMessage, payloadKindOf, type Serializer } from './serializer.js';
+
+/** Room a users report needs beyond the ids: its head, and the hosts it names the users under. */
+const USERS_REPORT_MARGIN = 4096;
 
 // What a send without a report returns: it was written, and no one asks where to.
 const UNREPORTED: string[] = [];
@@ -29,11 +32,12 @@ export function writeRouteSend(
   message: unknown,
   serializer: Serializer | undefined,
   maxFrameBytes: number,
+  maxAnswerBytes: number,
 ): string[] | undefined {
   const payload = encodeMessage(message, serializer);
   const flags = (wantsReport ? RouteFlags.REPORT : 0) | (payloadKindOf(message, serializer) << PAYLOAD_KIND_SHIFT);
   const hosts = wantsReport ? [] : undefined;
-  if (writeRoute(writer, flags, seq, table, payload, maxFrameBytes, hosts) === 0) return undefined;
+  if (writeRoute(writer, flags, seq, table, payload, maxFrameBytes, hosts, maxAnswerBytes) === 0) return undefined;
   return hosts ?? UNREPORTED;
 }
 
@@ -47,6 +51,7 @@ export function writeUsersSend(
   message: unknown,
   serializer: Serializer | undefined,
   maxFrameBytes: number,
+  maxAnswerBytes: number,
 ): boolean {
   if (!Array.isArray(userIds)) throw new InvalidArgumentError('userIds must be an array');
   if (userIds.length === 0) return false;
@@ -58,6 +63,12 @@ export function writeUsersSend(
   buf.writeUInt32LE(seq >>> 0, 2);
   // Each user once: 42 and '42' are the same user.
   const pos = writeUserList(scratch, 6, userIds);
+  // The relay answers a send it cannot report in full with each user once: that much must fit.
+  if (pos - 6 + USERS_REPORT_MARGIN > maxAnswerBytes) {
+    throw new FrameTooLargeError(
+      `a report on this send could take ${pos - 6 + USERS_REPORT_MARGIN} bytes, more than this node's limit of ${maxAnswerBytes}: send to fewer users at once`,
+    );
+  }
   writeRouteFrame(writer, scratch, pos, payload, maxFrameBytes);
   return true;
 }

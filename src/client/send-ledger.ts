@@ -1,6 +1,7 @@
 import { FRAME_HEADER_BYTES } from '../codec/constants.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import { BufferFullError, ConnectionLostError, FrameTooLargeError, SendFailedError, TimeoutError, type RelayError } from '../errors.js';
+import { ClientCounters } from '../metrics/client-counters.js';
 import { Fifo } from './fifo.js';
 import { InFlight } from './in-flight.js';
 import type { PendingSend } from './pending-send.js';
@@ -51,10 +52,24 @@ export class SendLedger {
   /** Resolves {@link whenAnswered}'s promise once nothing is in flight. */
   private onAnswered: (() => void) | undefined;
 
-  constructor(private readonly limits: LedgerLimits) {}
+  constructor(
+    private readonly limits: LedgerLimits,
+    /** Where answers, their latency, resends and sends written without a report are counted. */
+    readonly counters = new ClientCounters(),
+  ) {}
 
   get queuedCount(): number {
     return this.queued.length;
+  }
+
+  /** Sends written and waiting for their answer. */
+  get inflightCount(): number {
+    return this.inflight.length;
+  }
+
+  /** Bytes held for sends: not yet written (live or waiting for a connection), or kept until answered. */
+  get bufferedBytes(): number {
+    return this.writer.length + this.queuedBytes + this.retention.bytes;
   }
 
   /**
@@ -143,6 +158,7 @@ export class SendLedger {
     for (const entry of batch) {
       entry.written = true;
       if (entry.reply === 'none') {
+        this.counters.written++;
         entry.resolve(undefined);
         continue;
       }
@@ -165,6 +181,7 @@ export class SendLedger {
       const start = this.writer.length;
       this.writer.appendEncoded(frame);
       this.addLive(entry, start);
+      if (entry.written) this.counters.resends++;
     }
     return this.batch.length > 0;
   }
@@ -221,21 +238,32 @@ export class SendLedger {
   /** Settles the send a full REPORT for `seq` answers (see {@link InFlight.report}); undefined for one that timed out already. */
   answerReport(seq: number): PendingSend | undefined {
     const entry = this.inflight.report(seq);
-    if (entry !== undefined) this.retention.release(entry);
+    if (entry !== undefined) {
+      this.retention.release(entry);
+      this.answered(entry, Date.now());
+    }
     this.checkAnswered();
     return entry;
   }
 
   /** Settles the sends an ACK answers (see {@link InFlight.ack}). */
   answerAck(first: number, count: number, settle: (entry: PendingSend) => void): void {
+    // One clock read per ACK, however many sends it answers.
+    const now = Date.now();
     try {
       this.inflight.ack(first, count, (entry) => {
         this.retention.release(entry);
+        this.answered(entry, now);
         settle(entry);
       });
     } finally {
       this.checkAnswered();
     }
+  }
+
+  private answered(entry: PendingSend, now: number): void {
+    this.counters.answered++;
+    this.counters.reportLatency.observe(now - entry.sentAt);
   }
 
   /**

@@ -31,7 +31,11 @@ const EMPTY = Buffer.alloc(0);
  * failed: every later call throws the same error.
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  /**
+   * The largest payload accepted now. A peer may be held to a smaller limit
+   * until it has proved who it is, and raised with {@link setMaxFrameBytes}.
+   */
+  maxFrameBytes: number;
   private chunks: Buffer[] = [];
   private head = 0;
   private offset = 0;
@@ -45,6 +49,18 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     const max = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < 0 || max > 0xffff_ffff) {
+      throw new InvalidArgumentError(`maxFrameBytes must be an integer from 0 to 2^32-1, got ${String(max)}`);
+    }
+    this.maxFrameBytes = max;
+  }
+
+  /**
+   * Changes the largest payload accepted from the next length prefix on.
+   * Throws `ERR_INVALID_ARGUMENT` for a value that is not an integer from 0
+   * to 2^32-1.
+   */
+  setMaxFrameBytes(max: number): void {
     if (!Number.isInteger(max) || max < 0 || max > 0xffff_ffff) {
       throw new InvalidArgumentError(`maxFrameBytes must be an integer from 0 to 2^32-1, got ${String(max)}`);
     }

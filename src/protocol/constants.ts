@@ -22,8 +22,16 @@ export const FrameType = {
   ACK: 0x90,
   CONSUMED: 0x91,
   EXPIRE: 0x92,
+  /** The first parts of a LOCATED answer too large for one frame; the last part is a LOCATED. */
+  LOCATED_PART: 0x93,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/**
+ * The most user ids a client puts in one LOCATE: a larger `locate()` is
+ * split into several. Relays accept at least this many.
+ */
+export const LOCATE_IDS_PER_FRAME = 1000;
 
 /** The protocol versions this build speaks, lowest and highest. */
 export const PROTOCOL_VERSION_MIN = 1;
@@ -118,4 +126,9 @@ export const Features = {
    * deliveries for the presence grace.
    */
   ONCE: 0x08,
+  /**
+   * The node reads LOCATED_PART: the relay splits a LOCATED answer larger
+   * than the node's frame limit into parts instead of refusing the LOCATE.
+   */
+  LOCATE_PARTS: 0x10,
 } as const;

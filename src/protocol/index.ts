@@ -11,4 +11,5 @@ export * from './report.js';
 export * from './ack.js';
 export * from './consumed.js';
 export { newNonce, nodeProof, relayProof, proofsEqual } from './auth.js';
+export { deriveNodeSecret } from './node-secret.js';
 export * from './presence.js';

@@ -88,10 +88,42 @@ export function encodeLocated(seq: number, located: ReadonlyArray<readonly [stri
   return Buffer.concat(parts);
 }
 
-/** Decodes a LOCATED payload into user -> nodes. */
-export function decodeLocated(p: Buffer): { seq: number; located: Map<string, string[]> } {
+/**
+ * One user's entry in a LOCATED answer: its id, then its nodes. Throws
+ * `ERR_INVALID_ARGUMENT` for an id it cannot carry or more than 65535 nodes.
+ */
+export function encodeLocatedEntry(user: string, nodes: readonly string[]): Buffer {
+  if (nodes.length > 0xffff) throw new InvalidArgumentError(`a user is located on at most 65535 nodes, got ${nodes.length}`);
+  const parts = [id8(user, 'user id'), Buffer.allocUnsafe(2)];
+  parts[1]!.writeUInt16LE(nodes.length, 0);
+  for (const node of nodes) parts.push(id8(node, 'node id'));
+  return Buffer.concat(parts);
+}
+
+/** Bytes of a LOCATED (or LOCATED_PART) payload before its entries: type, seq, count. */
+export const LOCATED_HEAD_BYTES = 9;
+
+/** A LOCATED or LOCATED_PART payload from entries made by {@link encodeLocatedEntry}. */
+export function assembleLocated(
+  type: typeof FrameType.LOCATED | typeof FrameType.LOCATED_PART,
+  seq: number,
+  entries: readonly Buffer[],
+): Buffer {
+  const head = Buffer.allocUnsafe(LOCATED_HEAD_BYTES);
+  head[0] = type;
+  head.writeUInt32LE(seq >>> 0, 1);
+  head.writeUInt32LE(entries.length, 5);
+  return Buffer.concat([head, ...entries]);
+}
+
+/**
+ * Decodes a LOCATED or LOCATED_PART payload into user -> nodes; `more` is
+ * true for a part that further parts follow.
+ */
+export function decodeLocated(p: Buffer): { seq: number; located: Map<string, string[]>; more: boolean } {
   const r = new Reader(p);
-  if (r.u8() !== FrameType.LOCATED) throw new ProtocolError('not a located frame');
+  const type = r.u8();
+  if (type !== FrameType.LOCATED && type !== FrameType.LOCATED_PART) throw new ProtocolError('not a located frame');
   const seq = r.u32();
   const count = r.u32();
   if (count * 3 > r.remaining) throw new ProtocolError('located: count exceeds the frame');
@@ -103,7 +135,7 @@ export function decodeLocated(p: Buffer): { seq: number; located: Map<string, st
     located.set(user, nodes);
   }
   r.end('located');
-  return { seq, located };
+  return { seq, located, more: type === FrameType.LOCATED_PART };
 }
 
 /** A user list: u32 count, then id8 per user. Throws `ERR_INVALID_ARGUMENT` for an id it cannot carry. */

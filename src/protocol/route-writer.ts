@@ -202,6 +202,7 @@ export function writeRoute(
   payload: string | Uint8Array,
   maxFrameBytes: number,
   written?: string[],
+  maxAnswerBytes = Infinity,
 ): number {
   const body = routePayload(payload);
   const inline = inlinePayloadRoom(body);
@@ -216,8 +217,25 @@ export function writeRoute(
     off = writer.begin(room + inline);
     headerEnd = putSizedRouteHeader(writer.buf, off, room, flags, seq, table, written);
   }
-  if (writer.buf.readUInt16LE(off + 6) === 0) return 0;
+  const hostCount = writer.buf.readUInt16LE(off + 6);
+  if (hostCount === 0) return 0;
+  const answerBytes = reportBound(headerEnd - off, hostCount);
+  if (answerBytes > maxAnswerBytes) {
+    if (written) written.length = 0;
+    throw new FrameTooLargeError(
+      `a report on this send could take ${answerBytes} bytes, more than this node's limit of ${maxAnswerBytes}: send to fewer hosts at once`,
+    );
+  }
   return finishRouteFrame(writer, off, headerEnd, body, maxFrameBytes);
+}
+
+/**
+ * The largest REPORT a ROUTE with this header can get: every host failed,
+ * each with its users and a reason byte (the report header is two bytes
+ * longer than the ROUTE's).
+ */
+export function reportBound(routeHeaderBytes: number, hostCount: number): number {
+  return routeHeaderBytes + 2 + hostCount;
 }
 
 function checkSize(total: number, max: number): void {

@@ -14,7 +14,7 @@ import {
 import { Scratch } from './scratch.js';
 import { readUserList, skipUserList } from './user-list.js';
 
-export { ROUTE_FIXED_BYTES, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
+export { ROUTE_FIXED_BYTES, reportBound, routeTableBound, writeRoute, type RouteTable } from './route-writer.js';
 
 /**
  * Writes a ROUTE frame's header (type, flags, seq, routing table) into

@@ -134,7 +134,9 @@ export class DeliveryWindow {
   /** Applies the node's CONSUMED. Throws `ERR_PROTOCOL` for numbers it cannot have. */
   consumed(frame: ConsumedFrame): void {
     const { taken, settled, window } = frame;
-    if (serialAfter(settled, this.written) || serialAfter(this.settled, settled)) {
+    // Measured from what is settled: exactly half the number space ahead is
+    // neither after nor before in serial arithmetic, and must not pass either.
+    if ((settled - this.settled) >>> 0 > (this.written - this.settled) >>> 0) {
       throw new ProtocolError(`consumed: settled ${settled} is outside ${this.settled}..${this.written}`);
     }
     const count = (settled - this.settled) >>> 0;

@@ -10,7 +10,8 @@ import {
   proofsEqual,
   type HelloFrame,
 } from '../protocol/index.js';
-import type { Secret } from '../secret.js';
+import { deriveNodeSecret } from '../protocol/node-secret.js';
+import { Secret } from '../secret.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /**
@@ -27,14 +28,31 @@ export function negotiateVersion(hello: HelloFrame): number {
   return version;
 }
 
-/** The secret a node's AUTH proof was made with, if it is one of `secrets` (compared in constant time). */
-export function provenSecret(secrets: readonly Secret[], proof: Buffer, challenge: Buffer, hello: HelloFrame): Secret | undefined {
-  return secrets.find((s) => proofsEqual(proof, nodeProof(s.reveal(), challenge, hello.nonce, hello.nodeId)));
+/**
+ * The secret a node's AUTH proof was made with (compared in constant time):
+ * one of the shared secrets, or its own node secret under one of the master
+ * secrets. `undefined` when the proof matches none.
+ */
+export function provenSecret(options: ResolvedServerOptions, proof: Buffer, challenge: Buffer, hello: HelloFrame): Secret | undefined {
+  const matches = (s: Secret): boolean => proofsEqual(proof, nodeProof(s.reveal(), challenge, hello.nonce, hello.nodeId));
+  const shared = options.secrets.find(matches);
+  if (shared !== undefined) return shared;
+  for (const master of options.masterSecrets) {
+    const own = new Secret(deriveNodeSecret(master, hello.nodeId));
+    if (matches(own)) return own;
+  }
+  return undefined;
 }
 
-/** The features a relay answers a hello with: its own, plus ONCE when the node asked for it. */
+/** The features a relay answers a hello with: its own, plus ONCE and LOCATE_PARTS when the node asked for them. */
 export function welcomeFeatures(hello: HelloFrame): number {
-  return Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS | (hello.once !== undefined ? Features.ONCE : 0);
+  return (
+    Features.FAILURE_NOTICES |
+    Features.PRESENCE |
+    Features.ACKS |
+    (hello.once !== undefined ? Features.ONCE : 0) |
+    (hello.features & Features.LOCATE_PARTS)
+  );
 }
 
 /** The WELCOME frame admitting a node, with the relay's proof when it has a secret. */

@@ -1,5 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
-import { DuplicateNodeError, HeartbeatError, ProtocolError, ReplacedError, TooManyNodesError, type RelayError } from '../errors.js';
+import {
+  DuplicateNodeError,
+  HeartbeatError,
+  ProtocolError,
+  ReplacedError,
+  TimeoutError,
+  TooManyNodesError,
+  type RelayError,
+} from '../errors.js';
 import { FrameType, encodeControl } from '../protocol/index.js';
 import { routeLegacyDocument } from './legacy-routing.js';
 import { PresenceRouter } from './presence-router.js';
@@ -12,6 +20,9 @@ import { Router } from './router.js';
 import type { Session } from './session.js';
 import type { SessionHost } from './session-host.js';
 import { emptyStats, type RelayStats } from './stats.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { idClaimProblem } from './id-claims.js';
 
 /** A node as the relay sees it. */
 export interface NodeInfo {
@@ -44,6 +55,10 @@ export class Hub implements SessionHost {
   /** Deliveries for nodes that are gone and expected back. */
   readonly parking: Parking;
   private readonly allClosedWaiters: Array<() => void> = [];
+  /** Connections that have not proved who they are, in total and per address. */
+  readonly limits: ConnectionLimits;
+  private readonly throttle: AuthThrottle;
+  private legacyNodes = 0;
 
   constructor(
     readonly options: ResolvedServerOptions,
@@ -51,7 +66,19 @@ export class Hub implements SessionHost {
   ) {
     this.parking = new Parking(options.presenceGraceMs, options.maxOutboundBytes, options.startupGraceMs);
     this.router = new Router(this.registry, this.stats, options.maxOutboundBytes, this.parking);
-    this.presence = new PresenceRouter(this.registry, this.stats, options.maxOutboundBytes, options.presenceGraceMs, this.parking);
+    this.presence = new PresenceRouter(this.registry, this.stats, options, this.parking);
+    this.limits = new ConnectionLimits(options.maxPendingConnections, options.maxUnprovenPerAddress);
+    this.throttle = new AuthThrottle(options.authFailureDelayMaxMs);
+  }
+
+  /**
+   * Takes a new connection's place among the unproven ones; returns why it
+   * is refused (it is then closed without a word: it has not said anything).
+   */
+  accept(remoteAddress: string | undefined): string | undefined {
+    const refusal = this.limits.open(remoteAddress);
+    if (refusal !== undefined) this.stats.connectionsRefused++;
+    return refusal;
   }
 
   get maxOutboundBytes(): number {
@@ -63,30 +90,81 @@ export class Hub implements SessionHost {
   }
 
   register(session: Session, announce: boolean): RelayError | undefined {
+    const legacy = session.dialect === 'legacy';
     const existing = this.registry.get(session.key);
     if (existing !== undefined) {
+      if (!legacy && existing.dialect === 'legacy') {
+        return new DuplicateNodeError(`node id ${session.nodeId} is a legacy node's address: a binary node cannot take it over`);
+      }
       if (this.options.duplicateNode === 'reject') {
         return new DuplicateNodeError(`node id ${session.nodeId} is already connected`);
       }
+      // Out of the registry now, but still `registered`: its release reports it down.
       this.registry.remove(existing);
+      if (existing.dialect === 'legacy') this.legacyNodes--;
       existing.fail(new ReplacedError(`node id ${session.nodeId} connected again from ${session.remoteAddress}`));
-    } else if (this.registry.size >= this.options.maxNodes) {
-      return new TooManyNodesError(`the relay is at its limit of ${this.options.maxNodes} nodes`);
+    } else if (legacy ? this.legacyNodes >= this.options.maxLegacyNodes : this.registry.size - this.legacyNodes >= this.options.maxNodes) {
+      const limit = legacy ? `${this.options.maxLegacyNodes} legacy nodes` : `${this.options.maxNodes} nodes`;
+      return new TooManyNodesError(`the relay is at its limit of ${limit}`);
     }
     this.registry.add(session);
     session.registered = true;
+    if (legacy) this.legacyNodes++;
     if (announce) this.announce(session);
     return undefined;
+  }
+
+  claim(session: Session, then: (refusal: RelayError | undefined) => void): void {
+    const problem = idClaimProblem(session, this.options);
+    if (problem !== undefined) {
+      then(problem);
+      return;
+    }
+    const existing = this.registry.get(session.key);
+    if (existing === undefined || existing.dialect === 'legacy' || this.options.duplicateNode !== 'reject') {
+      then(this.register(session, true));
+      return;
+    }
+    // The older connection may be half-open (its machine died without a
+    // FIN): ask it for a sign of life before refusing the newcomer for good.
+    const probeMs = Math.min(2_000, this.options.helloTimeoutMs / 2, this.options.heartbeatTimeoutMs);
+    const timer = setTimeout(() => {
+      existing.onceHeardFrom(() => {});
+      if (!session.inHandshake) return;
+      if (this.registry.get(session.key) === existing) {
+        existing.fail(new HeartbeatError(`no answer to a ping within ${probeMs} ms while ${session.remoteAddress} claimed its node id`));
+      }
+      then(this.register(session, true));
+    }, probeMs);
+    timer.unref();
+    existing.onceHeardFrom(() => {
+      clearTimeout(timer);
+      if (session.inHandshake) then(new DuplicateNodeError(`node id ${session.nodeId} is already connected`));
+    });
+    existing.sendControl(encodeControl({ type: FrameType.PING }));
+  }
+
+  admitted(session: Session, as: 'proven' | 'legacy'): void {
+    if (session.admission !== 'pending') return;
+    session.admission = as;
+    if (as === 'proven') this.limits.authenticated(session.socket.remoteAddress);
+    else this.limits.legacy();
+  }
+
+  authFailed(session: Session): number {
+    return this.throttle.failed(session.socket.remoteAddress ?? '', Date.now());
   }
 
   announce(session: Session): void {
     if (session.announced || !session.registered) return;
     session.announced = true;
     this.presence.nodeUp(session.key);
+    this.stats.nodesUp++;
     this.events.emit('node:up', info(session));
   }
 
   withdraw(session: Session): void {
+    if (session.registered && session.dialect === 'legacy' && this.registry.get(session.key) === session) this.legacyNodes--;
     session.registered = false;
     this.registry.remove(session);
   }
@@ -145,10 +223,13 @@ export class Hub implements SessionHost {
     if (!session.announced) return;
     session.announced = false;
     this.presence.nodeDown(session.key);
+    this.stats.nodesDown++;
     this.events.emit('node:down', info(session), reason);
   }
 
   closed(session: Session): void {
+    if (session.admission !== 'proven') this.limits.closed(session.socket.remoteAddress, session.admission === 'pending');
+    session.admission = 'proven';
     this.sessions.delete(session);
     if (this.sessions.size === 0) for (const resolve of this.allClosedWaiters.splice(0)) resolve();
   }
@@ -164,6 +245,11 @@ export class Hub implements SessionHost {
   sweep(now: number): void {
     const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
     for (const session of this.registry.values()) {
+      const frameSince = session.stalledFrameSince;
+      if (frameSince !== 0 && now - frameSince > heartbeatTimeoutMs) {
+        session.fail(new TimeoutError(`a frame begun ${now - frameSince} ms ago is still not complete`));
+        continue;
+      }
       // Legacy nodes know no ping; TCP keep-alive watches them instead.
       if (session.dialect === 'legacy') continue;
       if (now - session.lastReceived > heartbeatTimeoutMs) {

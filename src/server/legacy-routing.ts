@@ -10,7 +10,7 @@ import {
 import { FailureReason, PayloadKind, encodeDeliver, readUserList, type RouteSpans } from '../protocol/index.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
-import type { RelayStats } from './stats.js';
+import { countUndelivered, type RelayStats } from './stats.js';
 
 /** What legacy routing needs from the relay. */
 export interface RouteContext {
@@ -61,7 +61,7 @@ export function routeLegacyDocument(ctx: RouteContext, sender: Session, payload:
       target!.touch();
       ctx.stats.deliveries++;
     } else {
-      ctx.stats.usersOffline += users.length;
+      countUndelivered(ctx.stats, reason as FailureReason, users.length);
       sender.writer.appendFrame(encodeOfflineNotice({ host, users, reason: REASON_TEXT[reason]!, messageId: doc.message.id }));
       sender.touch();
     }

@@ -1,4 +1,5 @@
 import { ReportFlags, RouteFlags, encodeReport, type FailedHost, type FailureReason } from '../protocol/index.js';
+import { countUndelivered, type RelayStats } from './stats.js';
 
 /** What a deferred answer needs from the sender's session. */
 export interface AnswerSink {
@@ -43,7 +44,11 @@ export class PendingAnswers {
   private head = 0;
   private tail = 0;
 
-  constructor(private readonly sink: AnswerSink) {}
+  constructor(
+    private readonly sink: AnswerSink,
+    /** Where users given up after routing (see {@link lost}) are counted; routing counts its own failures. */
+    private readonly stats?: RelayStats,
+  ) {}
 
   /** Sends waiting for their answer. */
   get size(): number {
@@ -108,7 +113,9 @@ export class PendingAnswers {
     if (!this.holds(ticket)) return;
     const i = ticket & this.mask;
     if ((this.remaining[i]! & 0x7fff_ffff) === 0) return;
-    this.fail(ticket, host, reason, users());
+    const list = users();
+    this.fail(ticket, host, reason, list);
+    if (this.stats !== undefined) countUndelivered(this.stats, reason, list.length);
     this.remaining[i]!--;
     if (ticket === this.head) this.drain();
   }

@@ -8,16 +8,18 @@ import {
   DeliverFlags,
   decodeLocate,
   decodePresence,
-  encodeLocated,
   scanSendUsers,
 } from '../protocol/index.js';
+import { LimitError } from '../errors.js';
+import { locateAnswer } from './locate-answer.js';
+import type { ResolvedServerOptions } from './options.js';
 import { ReportBuilder, UsersByNode } from '../presence/users-by-node.js';
 import { HoldingWriter } from './held-delivery.js';
 import type { Parking } from './parking.js';
 import { SendKind } from './pending-answers.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
-import type { RelayStats } from './stats.js';
+import { countUndelivered, type RelayStats } from './stats.js';
 
 /**
  * Presence kept by the relay: which nodes hold each user, fed by the nodes'
@@ -35,20 +37,39 @@ export class PresenceRouter {
   /** The users of RESET_PART frames, by node, until the RESET that completes them. */
   private readonly resetParts = new Map<string, string[]>();
 
+  private readonly maxOutboundBytes: number;
+  private readonly graceMs: number;
+  private readonly maxUsersPerNode: number;
+  private readonly maxLocateIds: number;
+
   constructor(
     private readonly registry: Registry,
     private readonly stats: RelayStats,
-    private readonly maxOutboundBytes: number,
-    private readonly graceMs: number,
+    options: ResolvedServerOptions,
     private readonly parking: Parking,
-  ) {}
+  ) {
+    this.maxOutboundBytes = options.maxOutboundBytes;
+    this.graceMs = options.presenceGraceMs;
+    this.maxUsersPerNode = options.maxUsersPerNode;
+    this.maxLocateIds = options.maxLocateIds;
+  }
 
-  /** Applies a PRESENCE frame from `node`. */
+  /**
+   * Applies a PRESENCE frame from `node`. Throws `ERR_LIMIT` when the node
+   * would hold more than `maxUsersPerNode` users, or a reset in progress
+   * would gather more: the node is closed, and holds no more than the limit.
+   */
   presence(node: Session, p: Buffer): void {
     const { op, usersStart } = decodePresence(p);
-    const users = userKeys(p, usersStart);
+    const count = p.readUInt32LE(usersStart);
+    const limit = this.maxUsersPerNode;
     if (op === PresenceOp.RESET_PART || op === PresenceOp.RESET) {
       const parts = this.resetParts.get(node.key);
+      if ((parts?.length ?? 0) + count > limit) {
+        this.resetParts.delete(node.key);
+        throw new LimitError(`a presence reset of more than ${limit} users: the relay's maxUsersPerNode`);
+      }
+      const users = userKeys(p, usersStart);
       if (parts !== undefined) for (const user of users) parts.push(user);
       if (op === PresenceOp.RESET_PART) {
         if (parts === undefined) this.resetParts.set(node.key, users);
@@ -56,8 +77,20 @@ export class PresenceRouter {
       }
       this.resetParts.delete(node.key);
       this.table.reset(node.key, parts ?? users);
-    } else if (op === PresenceOp.ONLINE) for (const user of users) this.table.online(node.key, user);
-    else for (const user of users) this.table.offline(node.key, user);
+    } else if (op === PresenceOp.ONLINE) {
+      const held = this.table.usersOf(node.key);
+      if ((held?.size ?? 0) + count > limit) {
+        // Some may be online already: only new users count against the limit.
+        let room = limit - (held?.size ?? 0);
+        forEachUser(p, usersStart, (start, end) => {
+          const user = p.toString('latin1', start, end);
+          if (held?.has(user) !== true && room-- <= 0) {
+            throw new LimitError(`more than ${limit} users online on one node: the relay's maxUsersPerNode`);
+          }
+          this.table.online(node.key, user);
+        });
+      } else forEachUser(p, usersStart, (start, end) => this.table.online(node.key, p.toString('latin1', start, end)));
+    } else forEachUser(p, usersStart, (start, end) => this.table.offline(node.key, p.toString('latin1', start, end)));
   }
 
   /** A node (re)joined: its users, if any are still held, are its again. */
@@ -101,7 +134,6 @@ export class PresenceRouter {
     // unless one fails.
     const groups = new UsersByNode<number>();
     forEachUser(p, spans.usersStart, (start, end) => groups.add(start - 1, this.table.nodesOf(p.toString('latin1', start, end))));
-
     const answers = sender.answers;
     const ticket = answers === undefined ? 0 : answers.open(spans.seq, spans.flags, SendKind.USERS);
     const report = answers === undefined ? new ReportBuilder() : undefined;
@@ -109,6 +141,15 @@ export class PresenceRouter {
       if (answers !== undefined) answers.fail(ticket, host, reason, users);
       else report!.failedAt(host, reason, users);
     };
+    // A user online on several nodes is listed under each: the report could
+    // outgrow what the sender reads. Then nothing is sent, and each user is
+    // reported refused once.
+    if (usersReportBound(p, groups) > sender.maxFrameBytes) {
+      this.refuseWhole(sender, p, groups, failed);
+      if (answers !== undefined) answers.close(ticket);
+      else this.answer(sender, report!, spans.seq, spans.flags);
+      return;
+    }
     const payloadBytes = p.length - spans.payloadStart;
     const now = sender.lastReceived;
     for (const [nodeKey, idStarts] of groups.byNode) {
@@ -147,7 +188,7 @@ export class PresenceRouter {
           reason,
           idStarts.map((s) => idAt(p, s)),
         );
-        this.stats.usersOffline += idStarts.length;
+        countUndelivered(this.stats, reason, idStarts.length);
         continue;
       }
       if (window === undefined) {
@@ -169,28 +210,78 @@ export class PresenceRouter {
     }
     const nowhere = groups.nowhere.map((s) => idAt(p, s));
     if (nowhere.length > 0) failed('', FailureReason.NOWHERE, nowhere);
-    this.stats.usersOffline += groups.nowhere.length;
+    countUndelivered(this.stats, FailureReason.NOWHERE, groups.nowhere.length);
     this.stats.routes++;
     if (answers !== undefined) {
       answers.close(ticket);
       return;
     }
-    const answer = report!.encode(spans.seq, spans.flags);
+    this.answer(sender, report!, spans.seq, spans.flags);
+  }
+
+  private answer(sender: Session, report: ReportBuilder, seq: number, flags: number): void {
+    const answer = report.encode(seq, flags);
     if (answer !== undefined) {
       sender.reportWriter().appendFrame(answer);
       sender.touch();
     }
   }
 
-  /** Answers a LOCATE frame with the nodes of each user asked about. */
+  /**
+   * Refuses a SEND_USERS whose report could outgrow the sender's frame
+   * limit: nothing is delivered, and each user is reported once (refused at
+   * the first node holding it, or online nowhere). Throws `ERR_LIMIT` when
+   * even that would not fit.
+   */
+  private refuseWhole(
+    sender: Session,
+    p: Buffer,
+    groups: UsersByNode<number>,
+    failed: (host: string, reason: FailureReason, users: string[]) => void,
+  ): void {
+    const listed = new Set<number>();
+    const once: Array<[string, string[]]> = [];
+    let bytes = 16 + usersBytes(p, groups.nowhere);
+    for (const [nodeKey, idStarts] of groups.byNode) {
+      const users: string[] = [];
+      for (const s of idStarts) {
+        if (listed.has(s)) continue;
+        listed.add(s);
+        users.push(idAt(p, s));
+        bytes += 1 + p[s]!;
+      }
+      if (users.length === 0) continue;
+      bytes += 6 + nodeKey.length;
+      once.push([Buffer.from(nodeKey, 'latin1').toString('utf8'), users]);
+    }
+    if (bytes > sender.maxFrameBytes) {
+      throw new LimitError(`a send to users whose report cannot fit the sender's frame limit of ${sender.maxFrameBytes} bytes`);
+    }
+    for (const [host, users] of once) {
+      failed(host, FailureReason.REFUSED, users);
+      countUndelivered(this.stats, FailureReason.REFUSED, users.length);
+    }
+    if (groups.nowhere.length > 0) {
+      const nowhere = groups.nowhere.map((s) => idAt(p, s));
+      failed('', FailureReason.NOWHERE, nowhere);
+      countUndelivered(this.stats, FailureReason.NOWHERE, nowhere.length);
+    }
+    this.stats.routes++;
+  }
+
+  /**
+   * Answers a LOCATE frame with the nodes of each user asked about, in
+   * frames no larger than the asker's limit, and in all no larger than
+   * `maxOutboundBytes` (see {@link locateAnswer}).
+   * Throws `ERR_LIMIT` for more than `maxLocateIds` ids, before decoding any.
+   */
   locate(sender: Session, p: Buffer): void {
+    if (p.length >= 9 && p.readUInt32LE(5) > this.maxLocateIds) {
+      throw new LimitError(`a locate of ${p.readUInt32LE(5)} ids: the relay's maxLocateIds is ${this.maxLocateIds}`);
+    }
     const { seq, users } = decodeLocate(p);
-    const located = users.map((user) => {
-      const nodes = this.table.nodesOf(Buffer.from(user, 'utf8').toString('latin1'));
-      const list = nodes === undefined ? [] : typeof nodes === 'string' ? [nodes] : nodes;
-      return [user, list.map((key) => Buffer.from(key, 'latin1').toString('utf8'))] as const;
-    });
-    sender.writer.appendFrame(encodeLocated(seq, located));
+    for (const frame of locateAnswer(this.table, seq, users, sender.maxFrameBytes, sender.readsLocateParts, this.maxOutboundBytes))
+      sender.writer.appendFrame(frame);
     sender.touch();
   }
 }
@@ -210,6 +301,21 @@ function forEachUser(p: Buffer, usersStart: number, fn: (start: number, end: num
     fn(pos + 1, end);
     pos = end;
   }
+}
+
+/** The largest REPORT a SEND_USERS grouped as `groups` can get: every node failed, each with its users. */
+function usersReportBound(p: Buffer, groups: UsersByNode<number>): number {
+  // Head, then per entry: host (latin1 key: one char per byte), reason, user count, users.
+  let bytes = 10 + 6 + usersBytes(p, groups.nowhere);
+  for (const [key, starts] of groups.byNode) bytes += 6 + key.length + usersBytes(p, starts);
+  return bytes;
+}
+
+/** The bytes of the ids at `starts` (each at its length byte), length bytes included. */
+function usersBytes(p: Buffer, starts: readonly number[]): number {
+  let n = 0;
+  for (const s of starts) n += 1 + p[s]!;
+  return n;
 }
 
 /** The id whose length byte is at `s`. */

@@ -1,10 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { ClosedError, ErrorCodes, ListenError, ShutdownError } from '../errors.js';
+import { writeServerMetrics, type ServerMetricsOptions } from '../metrics/server-metrics.js';
+import { noopLogger } from '../metrics/logger.js';
+import { logServerEvents } from '../metrics/server-log.js';
 import { Hub, type NodeInfo, type RelayServerEvents } from './hub.js';
 import { resolveServerOptions, type RelayServerOptions, type ResolvedServerOptions } from './options.js';
 import { Session } from './session.js';
 import type { RelayStats } from './stats.js';
+import { RelayListener } from './tls-listener.js';
 
 /**
  * The relay hub: nodes connect to it, and it passes each routed message to
@@ -24,14 +29,22 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   readonly options: ResolvedServerOptions;
   private readonly hub: Hub;
   private readonly server: Server;
+  private readonly listener: RelayListener;
   private heartbeat: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private startedAt = 0;
 
   constructor(options: RelayServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
     this.hub = new Hub(this.options, this);
-    this.server = createServer({ noDelay: true }, this.onConnection);
+    if (this.options.logger !== noopLogger) logServerEvents(this, this.options.logger);
+    // Plain TCP, or TLS with `tls`; a TLS failure never reaches a session.
+    this.listener = new RelayListener(this.options, this.onConnection, (error, peer) => {
+      this.hub.stats.tlsFailures++;
+      this.emit('error', error, peer);
+    });
+    this.server = this.listener.server;
     this.server.on('error', (err) => this.emit('error', new ListenError(`the relay's listener failed: ${err.message}`, { cause: err })));
   }
 
@@ -50,7 +63,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', onError);
         this.hub.parking.begin();
-        this.heartbeat = setInterval(() => this.hub.sweep(Date.now()), this.sweepInterval());
+        this.startedAt = Date.now();
+        this.heartbeat = this.startSweeping();
         this.heartbeat.unref();
         resolve(this.server.address() as AddressInfo);
       });
@@ -66,7 +80,42 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   stats(): RelayStats {
     let pending = 0;
     for (const session of this.hub.sessions) if (!session.ready) pending++;
-    return { ...this.hub.stats, nodes: this.hub.registry.size, pendingConnections: pending };
+    return { ...this.hub.stats, nodes: this.hub.registry.size, pendingConnections: pending + this.listener.pendingHandshakes };
+  }
+
+  /**
+   * Replaces the relay's certificate, key or trusted CAs without a restart:
+   * connections made from now on use them, nodes already connected keep
+   * theirs. `tls` is merged over the TLS options in force (give `key` and
+   * `cert` together); `options.tls` shows the result. Throws
+   * `ERR_INVALID_ARGUMENT` when the relay runs without TLS or the new
+   * material is not usable (the relay keeps the old).
+   */
+  setTlsOptions(tls: SecureContextOptions): void {
+    (this.options as { tls: ResolvedServerOptions['tls'] }).tls = this.listener.setSecureContext(tls);
+  }
+
+  /**
+   * The relay's metrics in the Prometheus text exposition format (serve it
+   * with `PROMETHEUS_CONTENT_TYPE`, or append it to an application's own
+   * `/metrics` output): counters since the start (`imrelay_routes_total`,
+   * `imrelay_deliveries_total`, `imrelay_undelivered_users_total{reason}`,
+   * bytes, protocol errors, auth failures, ...) and gauges read now (nodes
+   * connected, bytes waiting in nodes' buffers, presence). See
+   * `docs/operations.md` (Monitoring) for every name.
+   */
+  metrics(options?: ServerMetricsOptions): string {
+    const hub = this.hub;
+    return writeServerMetrics(
+      {
+        stats: this.stats(),
+        sessions: hub.sessions,
+        presence: hub.presence.table,
+        maxOutboundBytes: this.options.maxOutboundBytes,
+        startedAt: this.startedAt,
+      },
+      options,
+    );
   }
 
   /** The nodes connected now. */
@@ -96,12 +145,29 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.hub.presence.close();
     this.hub.parking.close();
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.listener.abortHandshakes();
     for (const session of [...this.hub.sessions]) {
       if (session.ready) session.goodbye(ErrorCodes.SHUTDOWN, 'the relay is shutting down');
       else session.destroy(new ShutdownError('the relay is shutting down'));
     }
     this.hub.flusher.run();
     await Promise.all([stopped, this.hub.whenAllClosed()]);
+  }
+
+  /**
+   * Sweeps the nodes periodically. A sweep that comes late (the relay's own
+   * loop was busy) is skipped: what nodes sent meanwhile is still unread in
+   * their sockets, and their silence is judged at the next sweep, after it.
+   */
+  private startSweeping(): NodeJS.Timeout {
+    const interval = this.sweepInterval();
+    let last = Date.now();
+    return setInterval(() => {
+      const now = Date.now();
+      const late = now - last > 2 * interval + 100;
+      last = now;
+      if (!late) this.hub.sweep(now);
+    }, interval);
   }
 
   private sweepInterval(): number {
@@ -113,6 +179,11 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   private readonly onConnection = (socket: Socket): void => {
     if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    // Closed without a word: it has said nothing yet, and an answer would be work for it to cause.
+    if (this.hub.accept(socket.remoteAddress) !== undefined) {
       socket.destroy();
       return;
     }

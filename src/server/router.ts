@@ -5,18 +5,20 @@ import {
   RouteSpans,
   STAMP_BYTES,
   readUserList,
+  reportBound,
   scanRoute,
   writeDeliver,
   writeReport,
   writeStampedDeliver,
 } from '../protocol/index.js';
+import { LimitError } from '../errors.js';
 import { HoldingWriter } from './held-delivery.js';
 import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
 import type { Parking } from './parking.js';
 import { SendKind, type PendingAnswers } from './pending-answers.js';
 import type { Registry } from './registry.js';
 import type { Session } from './session.js';
-import type { RelayStats } from './stats.js';
+import { countUndelivered, type RelayStats } from './stats.js';
 
 /** A DELIVER to a ONCE target: stamped when the sender names its sends. */
 function deliver(
@@ -66,6 +68,9 @@ export class Router {
     const spans = this.spans;
     scanRoute(p, spans, start, end);
     const hostCount = spans.hostCount;
+    if (reportBound(spans.payloadStart - start, hostCount) > sender.maxFrameBytes) {
+      throw new LimitError(`a route whose report could exceed the sender's frame limit of ${sender.maxFrameBytes} bytes`);
+    }
     if (this.outcomes.length < hostCount) this.outcomes = new Uint8Array(hostCount);
     const outcomes = this.outcomes;
     const payloadStart = spans.payloadStart;
@@ -126,7 +131,7 @@ export class Router {
       }
       if (outcome !== 0) {
         failed++;
-        stats.usersOffline += p.readUInt32LE(usersStart);
+        countUndelivered(stats, outcome as FailureReason, p.readUInt32LE(usersStart));
         if (answers !== undefined)
           answers.fail(
             ticket,

@@ -14,6 +14,16 @@ export interface SessionHost {
    * false keeps a provisional legacy node quiet until it is confirmed.
    */
   register(session: Session, announce: boolean): RelayError | undefined;
+  /**
+   * Claims the session's node id for a binary node that proved it: calls
+   * `then` with a refusal, or `undefined` once the id is the session's (at
+   * once, or after checking that an older connection with the id is dead).
+   */
+  claim(session: Session, then: (refusal: RelayError | undefined) => void): void;
+  /** The session passed its hello (`proven`) or was confirmed as a Go node (`legacy`). */
+  admitted(session: Session, as: 'proven' | 'legacy'): void;
+  /** A handshake from the session failed: returns how long to wait before answering. */
+  authFailed(session: Session): number;
   /** Emits `node:up` for a provisional legacy node that turned out to be one. */
   announce(session: Session): void;
   /** Takes a provisional legacy node out of the registry silently: it said hello. */

@@ -16,12 +16,27 @@ import {
 } from '../protocol/index.js';
 import { DeliveryWindow } from './delivery-window.js';
 import { negotiateVersion, provenSecret, welcomeFrame } from './handshake.js';
+import { requiresProof } from './options.js';
+import { checkNodeCertificate } from './tls-identity.js';
 import { PendingAnswers, type AnswerSink } from './pending-answers.js';
 import type { Flushable } from './flusher.js';
 import { goAddress } from '../legacy/go-address.js';
 import type { SessionHost } from './session-host.js';
 
 type State = 'hello' | 'challenged' | 'ready' | 'closing' | 'closed';
+
+/**
+ * Where a connection stands against the limits on unproven connections:
+ * `pending` before its hello, `legacy` once confirmed as a Go node (which
+ * never proves anything), `proven` once admitted as a binary node.
+ */
+export type Admission = 'pending' | 'legacy' | 'proven';
+
+/**
+ * The largest frame a connection may send before it is admitted: a hello or
+ * an auth is a few hundred bytes (this leaves room for later revisions).
+ */
+export const HANDSHAKE_FRAME_BYTES = 4096;
 
 function discard(): void {}
 
@@ -52,6 +67,8 @@ export class Session implements Flushable, AnswerSink {
   window: DeliveryWindow | undefined;
   /** A ONCE node's sends waiting for their receivers, answered in send order. */
   answers: PendingAnswers | undefined;
+  /** True when the node reads LOCATED_PART: a large LOCATED answer is split, not refused. */
+  readsLocateParts = false;
   /** True once the node said GOODBYE: it is leaving, not expected back. */
   saidGoodbye = false;
   dirty = false;
@@ -63,6 +80,10 @@ export class Session implements Flushable, AnswerSink {
   dialect: 'binary' | 'legacy' = 'binary';
   lastReceived = Date.now();
   lastSent = Date.now();
+  /** When the frame being received began, while one is incomplete; 0 otherwise. */
+  frameStartedAt = 0;
+  /** Where this connection stands against the limits on unproven connections. */
+  admission: Admission = 'pending';
   readonly remoteAddress: string;
   readonly connectedAt = Date.now();
 
@@ -74,13 +95,16 @@ export class Session implements Flushable, AnswerSink {
   private closeReason: RelayError | undefined;
   private throttled = false;
   private awaitingDrain = false;
+  private heardFrom: (() => void) | undefined;
 
   constructor(
     readonly socket: Socket,
     private readonly host: SessionHost,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.decoder = new FrameDecoder({ maxFrameBytes: host.options.maxFrameBytes });
+    // A Go node's first frame is a whole message; anyone else's is a hello.
+    const mayBeLegacy = host.options.acceptsLegacy(socket.remoteAddress);
+    this.decoder = new FrameDecoder({ maxFrameBytes: mayBeLegacy ? host.options.maxFrameBytes : HANDSHAKE_FRAME_BYTES });
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('error', () => {
@@ -88,7 +112,7 @@ export class Session implements Flushable, AnswerSink {
     });
     socket.on('close', this.onClose);
     this.helloTimer = setTimeout(this.onHelloTimeout, host.options.helloTimeoutMs);
-    if (host.options.acceptsLegacy(socket.remoteAddress)) this.becomeProvisionalLegacy();
+    if (mayBeLegacy) this.becomeProvisionalLegacy();
   }
 
   /**
@@ -122,6 +146,7 @@ export class Session implements Flushable, AnswerSink {
       return false;
     }
     this.state = 'ready';
+    this.host.admitted(this, 'legacy');
     this.host.announce(this);
     return true;
   }
@@ -132,6 +157,11 @@ export class Session implements Flushable, AnswerSink {
     this.origin = Buffer.concat([Buffer.of(id.length), id]);
     this.idBytes = id;
     this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** True until the node is admitted or the connection starts closing. */
+  get inHandshake(): boolean {
+    return this.state === 'hello' || this.state === 'challenged';
   }
 
   get ready(): boolean {
@@ -214,6 +244,16 @@ export class Session implements Flushable, AnswerSink {
     this.end();
   }
 
+  /** Calls `fn` once, when the next bytes arrive from the node. */
+  onceHeardFrom(fn: () => void): void {
+    this.heardFrom = fn;
+  }
+
+  /** When the frame being received began, unless the relay itself stopped reading; 0 when none is incomplete. */
+  get stalledFrameSince(): number {
+    return this.throttled ? 0 : this.frameStartedAt;
+  }
+
   /** Cuts the connection at once. */
   destroy(reason?: RelayError): void {
     this.closeReason ??= reason;
@@ -239,17 +279,28 @@ export class Session implements Flushable, AnswerSink {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    this.lastReceived = Date.now();
+    const now = (this.lastReceived = Date.now());
     this.host.stats.bytesIn += chunk.length;
     this.decoder.push(chunk);
+    if (this.heardFrom !== undefined) {
+      const heard = this.heardFrom;
+      this.heardFrom = undefined;
+      heard();
+    }
     try {
       const decoder = this.decoder;
       let buf: Buffer | undefined;
+      let completed = false;
       while ((buf = decoder.nextInPlace()) !== undefined) {
+        completed = true;
         this.host.stats.framesIn++;
         this.onFrame(buf, decoder.frameStart, decoder.frameEnd);
         if (this.state === 'closing' || this.state === 'closed') return;
       }
+      // A frame must finish within a bound once begun: a peer trickling a
+      // byte at a time would otherwise pass every heartbeat check.
+      if (decoder.bufferedBytes === 0) this.frameStartedAt = 0;
+      else if (completed || this.frameStartedAt === 0) this.frameStartedAt = now;
       this.applyBackpressure();
     } catch (err) {
       this.host.stats.protocolErrors++;
@@ -309,6 +360,7 @@ export class Session implements Flushable, AnswerSink {
         this.dialect = 'binary';
       }
       if (type !== FrameType.HELLO) throw new ProtocolError('the first frame must be a hello');
+      this.decoder.setMaxFrameBytes(HANDSHAKE_FRAME_BYTES);
       this.onHello(decodeControl(payload) as HelloFrame);
     } else if (this.state === 'challenged') {
       if (type !== FrameType.AUTH) throw new ProtocolError('expected auth after challenge');
@@ -321,7 +373,13 @@ export class Session implements Flushable, AnswerSink {
     const version = negotiateVersion(hello);
     this.hello = hello;
     this.nodeId = hello.nodeId;
-    if (this.host.options.secrets.length === 0) {
+    const refusal = checkNodeCertificate(this.socket, hello.nodeId, this.host.options);
+    if (refusal !== undefined) {
+      this.host.stats.authFailures++;
+      this.fail(refusal);
+      return;
+    }
+    if (!requiresProof(this.host.options)) {
       this.admit(version, undefined);
       return;
     }
@@ -333,10 +391,26 @@ export class Session implements Flushable, AnswerSink {
   private onAuth(proof: Buffer): void {
     const hello = this.hello!;
     const challenge = this.challenge!;
-    const secret = provenSecret(this.host.options.secrets, proof, challenge, hello);
+    const secret = provenSecret(this.host.options, proof, challenge, hello);
     if (secret === undefined) {
       this.host.stats.authFailures++;
-      this.fail(new AuthError('authentication failed: the proof does not match any secret'));
+      const error = new AuthError('authentication failed: the proof does not match any secret');
+      const delay = this.host.authFailed(this);
+      if (delay === 0) {
+        this.fail(error);
+        return;
+      }
+      // Answered late, holding one of the address's few unproven slots
+      // meanwhile: guessing secrets from one address is slow.
+      this.state = 'closing';
+      this.clearHelloTimer();
+      this.socket.off('data', this.onData);
+      this.socket.pause();
+      const timer = setTimeout(() => {
+        this.state = 'challenged';
+        this.fail(error);
+      }, delay);
+      this.socket.once('close', () => clearTimeout(timer));
       return;
     }
     this.admit(negotiateVersion(hello), relayProof(secret.reveal(), challenge, hello.nonce, hello.nodeId));
@@ -345,20 +419,28 @@ export class Session implements Flushable, AnswerSink {
   private admit(version: number, proof: Buffer | undefined): void {
     const hello = this.hello!;
     this.setIdentity(hello.nodeId, hello.maxFrameBytes);
-    const refusal = this.host.register(this, true);
-    if (refusal) {
-      this.fail(refusal);
-      return;
-    }
+    this.host.claim(this, (refusal) => {
+      if (!this.inHandshake) return;
+      if (refusal) this.fail(refusal);
+      else this.enter(version, proof);
+    });
+  }
+
+  /** The node holds its id now: it is ready for routing. */
+  private enter(version: number, proof: Buffer | undefined): void {
+    const hello = this.hello!;
+    this.decoder.setMaxFrameBytes(this.host.options.maxFrameBytes);
+    this.host.admitted(this, 'proven');
     this.clearHelloTimer();
     this.state = 'ready';
     if ((hello.features & Features.ACKS) !== 0) this.acks = new AckRun();
+    this.readsLocateParts = (hello.features & Features.LOCATE_PARTS) !== 0;
     const once = hello.once;
     if (once !== undefined) {
       this.stampedOrigin = Buffer.concat([this.origin, once.incarnation]);
       this.window = new DeliveryWindow(this, once.window);
       // Answers from receivers' applications come as ACK runs and reports.
-      if (this.acks !== undefined) this.answers = new PendingAnswers(this);
+      if (this.acks !== undefined) this.answers = new PendingAnswers(this, this.host.stats);
     }
     this.sendControl(welcomeFrame(this.host.options, version, hello, proof));
     this.host.unpark(this);

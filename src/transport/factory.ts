@@ -1,4 +1,6 @@
-import { InvalidArgumentError } from '../errors.js';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { ErrorCodes, InvalidArgumentError, type RelayError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import type { Link, LinkContext, LinkEvents } from './link.js';
 import { REDIS_DEFAULTS, type RedisTransportOptions } from './redis/options.js';
@@ -6,6 +8,8 @@ import type { RedisClientLike } from './redis/redis-client-like.js';
 import { ReplayGuard } from './redis/replay-guard.js';
 import { RedisLink } from './redis/redis-link.js';
 import { TcpLink } from './tcp/tcp-link.js';
+import { tlsFailureKind } from './tcp/tls-failures.js';
+import { TlsSettings } from './tcp/tls-settings.js';
 import { isRedisUrl, parseRelayUrl, type Endpoint } from './url.js';
 
 /** The options a transport is picked from (a subset of the client's). */
@@ -13,11 +17,19 @@ export interface TransportOptions {
   url?: string | undefined;
   redis?: RedisClientLike | undefined;
   redisOptions?: RedisTransportOptions | undefined;
+  tls?: ConnectionOptions | undefined;
 }
 
 /** Which transport a client runs over, with what it needs; resolved once, from the options. */
 export type TransportSpec =
-  | { kind: 'tcp'; dialect: 'binary' | 'legacy'; endpoint: Endpoint; secret: Secret | undefined }
+  | {
+      kind: 'tcp';
+      dialect: 'binary' | 'legacy';
+      endpoint: Endpoint;
+      secret: Secret | undefined;
+      /** Set for a `tls://` url: the options of every TLS connection (they print without their keys). */
+      tls: TlsSettings<ConnectionOptions> | undefined;
+    }
   | {
       kind: 'redis';
       target: string | RedisClientLike;
@@ -27,16 +39,19 @@ export type TransportSpec =
 
 /**
  * Picks the transport from the url or the options: `tcp://` is a relay (or a
- * Go hub, in the legacy dialect); `redis://`, `rediss://` or a ready client in
- * `redis` run without a relay, over Redis.
+ * Go hub, in the legacy dialect), `tls://` a relay over TLS; `redis://`,
+ * `rediss://` or a ready client in `redis` run without a relay, over Redis.
  */
 export function resolveTransport(options: TransportOptions, dialect: 'binary' | 'legacy', secret: Secret | undefined): TransportSpec {
   const redisTarget = options.redis ?? (isRedisUrl(options.url) ? options.url : undefined);
   if (redisTarget === undefined) {
     if (options.url === undefined)
       throw new InvalidArgumentError('url is required: tcp://host:port (a relay) or redis://host:port (Redis)');
-    return { kind: 'tcp', dialect, endpoint: parseRelayUrl(options.url), secret };
+    const { host, port, tls } = parseRelayUrl(options.url);
+    if (!tls && options.tls !== undefined) throw new InvalidArgumentError('tls options need a tls:// url, not tcp://');
+    return { kind: 'tcp', dialect, endpoint: { host, port }, secret, tls: tls ? tlsSettings(options.tls, host) : undefined };
   }
+  if (options.tls !== undefined) throw new InvalidArgumentError('tls options apply to a tls:// relay url; over Redis use rediss://');
   if (options.redis !== undefined && options.url !== undefined) throw new InvalidArgumentError('give either url or redis, not both');
   if (dialect === 'legacy') throw new InvalidArgumentError('the legacy dialect runs over a Go hub, not over redis');
   const r = options.redisOptions ?? {};
@@ -55,11 +70,38 @@ export function resolveTransport(options: TransportOptions, dialect: 'binary' | 
   };
 }
 
+/**
+ * A relay's TLS options as every connection uses them. The server name
+ * (sent in SNI, and checked against the certificate) defaults to the url's
+ * host when that is a name; for an IP address the certificate must name the
+ * address itself.
+ */
+function tlsSettings(options: ConnectionOptions | undefined, host: string): TlsSettings<ConnectionOptions> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new InvalidArgumentError('tls must be an object of tls.connect options');
+  }
+  const servername = options?.servername ?? (isIP(host) === 0 ? host : undefined);
+  return new TlsSettings({ ...options, ...(servername === undefined ? {} : { servername }) });
+}
+
+/**
+ * What retrying can do about a link's close reason, as far as the transport
+ * knows beyond the error's code: `never` for a certificate refused on either
+ * side (only new certificates or trust settings fix it), `not-first` for a
+ * TLS handshake that failed otherwise (a plain relay, no shared protocol: a
+ * first `connect()` reports it at once), `maybe` for the rest.
+ */
+export function retryOutlook(reason: RelayError): 'never' | 'not-first' | 'maybe' {
+  if (reason.code !== ErrorCodes.CONNECT) return 'maybe';
+  const kind = tlsFailureKind(reason.cause);
+  return kind === 'certificate' ? 'never' : kind === 'handshake' ? 'not-first' : 'maybe';
+}
+
 /** Opens one link of the transport `spec` names. */
 export function createLink(spec: TransportSpec, context: LinkContext, events: LinkEvents): Link {
   switch (spec.kind) {
     case 'tcp':
-      return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret }, events);
+      return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret, tls: spec.tls }, events);
     case 'redis':
       return new RedisLink({ ...context, target: spec.target, redis: spec.redis, secret: spec.secret, guard: guardOf(spec) }, events);
   }
@@ -84,7 +126,7 @@ function guardOf(spec: TransportSpec & { kind: 'redis' }): ReplayGuard {
 
 /** Where a spec points, for messages. */
 export function describeTransport(spec: TransportSpec): string {
-  if (spec.kind === 'tcp') return `the relay at ${spec.endpoint.host}:${spec.endpoint.port}`;
+  if (spec.kind === 'tcp') return `the ${spec.tls ? 'TLS ' : ''}relay at ${spec.endpoint.host}:${spec.endpoint.port}`;
   return typeof spec.target === 'string' ? `redis at ${redactUrl(spec.target)}` : 'redis';
 }
 

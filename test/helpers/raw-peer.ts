@@ -70,9 +70,9 @@ export class RawPeer {
     });
   }
 
-  /** Connects to `port` on loopback. */
-  static async connect(port: number): Promise<RawPeer> {
-    const socket = connect({ host: LOOPBACK, port });
+  /** Connects to `port` on loopback, from `localAddress` when given (any 127.x.y.z is loopback). */
+  static async connect(port: number, localAddress?: string): Promise<RawPeer> {
+    const socket = connect({ host: LOOPBACK, port, ...(localAddress === undefined ? {} : { localAddress }) });
     const peer = new RawPeer(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
@@ -155,7 +155,7 @@ export class RawPeer {
    * Completes the node side of the handshake by hand: HELLO, then AUTH if
    * challenged, and returns the WELCOME.
    */
-  async handshake(nodeId: string, secret?: string, features = 0): Promise<WelcomeFrame> {
+  async handshake(nodeId: string, secret?: string, features = 0, maxFrameBytes = 1024 * 1024): Promise<WelcomeFrame> {
     const nonce = newNonce();
     this.write(
       encodeControl({
@@ -163,7 +163,7 @@ export class RawPeer {
         minVersion: PROTOCOL_VERSION_MIN,
         maxVersion: PROTOCOL_VERSION_MAX,
         nodeId,
-        maxFrameBytes: 1024 * 1024,
+        maxFrameBytes,
         features,
         nonce,
       }),

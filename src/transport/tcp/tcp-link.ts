@@ -1,4 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { FrameDecoder } from '../../codec/frame-decoder.js';
 import {
   AuthError,
@@ -28,6 +29,8 @@ import { goAddress } from '../../legacy/go-address.js';
 import type { Secret } from '../../secret.js';
 import type { Link, LinkContext, LinkEvents } from '../link.js';
 import type { Endpoint } from '../url.js';
+import { tlsFailureKind } from './tls-failures.js';
+import type { TlsSettings } from './tls-settings.js';
 
 // Frames the client itself handles; the connection answers the rest.
 function isRelayed(type: number): boolean {
@@ -36,6 +39,7 @@ function isRelayed(type: number): boolean {
     type === FrameType.ACK ||
     type === FrameType.REPORT ||
     type === FrameType.LOCATED ||
+    type === FrameType.LOCATED_PART ||
     type === FrameType.EXPIRE
   );
 }
@@ -46,13 +50,16 @@ export interface TcpLinkOptions {
   dialect: 'binary' | 'legacy';
   endpoint: Endpoint;
   secret: Secret | undefined;
+  /** Set to speak TLS: the `tls.connect` options (the endpoint gives the host and port). */
+  tls?: TlsSettings<TlsConnectionOptions> | undefined;
 }
 
 type ConnectionOptions = TcpLinkOptions & LinkContext;
 
 /**
- * One TCP connection to the relay: the handshake, heartbeats and the inbound
- * frame loop. Reconnection is the client's business; a connection lives once.
+ * One TCP (or TLS) connection to the relay: the handshake, heartbeats and
+ * the inbound frame loop. Reconnection is the client's business; a
+ * connection lives once.
  */
 export class TcpLink implements Link {
   ready = false;
@@ -67,7 +74,7 @@ export class TcpLink implements Link {
   private closed = false;
   private closeReason: RelayError | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
-  /** True once the TCP connection is up (before any hello). */
+  /** True once the TCP connection is up, and its TLS handshake done (before any hello). */
   private established = false;
   /** True once this end asked to close: a close then is no failure. */
   private ending = false;
@@ -77,7 +84,10 @@ export class TcpLink implements Link {
     private readonly events: LinkEvents,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
-    this.socket = netConnect({ host: options.endpoint.host, port: options.endpoint.port, noDelay: true });
+    const { host, port } = options.endpoint;
+    // The endpoint wins over any host or port in the TLS options: the url says where.
+    this.socket = options.tls ? tlsConnect({ ...options.tls.reveal(), host, port }) : netConnect({ host, port, noDelay: true });
+    if (options.tls) this.socket.setNoDelay(true);
     this.connectTimer = setTimeout(() => {
       const where = `${options.endpoint.host}:${options.endpoint.port}`;
       this.destroy(
@@ -86,15 +96,29 @@ export class TcpLink implements Link {
           : new ConnectError(`no connection to ${where} within ${options.connectTimeoutMs} ms`),
       );
     }, options.connectTimeoutMs);
-    this.socket.once('connect', this.onConnect);
+    // Over TLS nothing may be said before the handshake is done (and the relay's certificate checked).
+    this.socket.once(options.tls ? 'secureConnect' : 'connect', this.onConnect);
     this.socket.on('data', this.onData);
     this.socket.on('error', (err) => {
-      // The OS error (ECONNREFUSED, ENOTFOUND, ECONNRESET, ...) is the cause, and its message says which.
-      this.closeReason ??= this.established
-        ? new DisconnectedError(`the connection to the relay failed: ${err.message}`, { cause: err })
-        : new ConnectError(`could not connect to the relay: ${err.message}`, { cause: err });
+      this.closeReason ??= this.failureOf(err);
     });
     this.socket.on('close', this.onSocketClose);
+  }
+
+  /**
+   * The close reason a socket error stands for. The OS error (ECONNREFUSED,
+   * ENOTFOUND, ECONNRESET, ...) or the TLS error (a certificate refused, a
+   * relay that does not speak TLS) is the cause, and its message says which.
+   * A TLS failure is a failure to connect until the welcome: a TLS 1.3 peer
+   * may refuse this end's certificate only after the handshake.
+   */
+  private failureOf(err: Error): RelayError {
+    if (!this.ready && tlsFailureKind(err) !== undefined) {
+      return new ConnectError(`the TLS handshake with the relay failed: ${err.message}`, { cause: err });
+    }
+    return this.established
+      ? new DisconnectedError(`the connection to the relay failed: ${err.message}`, { cause: err })
+      : new ConnectError(`could not connect to the relay: ${err.message}`, { cause: err });
   }
 
   /** Bytes handed to the socket and not yet sent. */
@@ -189,7 +213,7 @@ export class TcpLink implements Link {
         maxFrameBytes: this.options.maxFrameBytes,
         // ONCE goes with the incarnation and the delivery window; a relay
         // that does not speak it leaves it out of WELCOME, and nothing changes.
-        features: Features.FAILURE_NOTICES | Features.ACKS | Features.ONCE,
+        features: Features.FAILURE_NOTICES | Features.ACKS | Features.ONCE | Features.LOCATE_PARTS,
         nonce: this.nonce,
         once: { incarnation: this.options.incarnation, window: this.options.deliveryWindow },
       }),
