@@ -60,9 +60,9 @@ export const ErrorCodes = {
   /** The operation is not available in this dialect or transport. */
   UNSUPPORTED: 'ERR_UNSUPPORTED',
   /**
-   * A request exceeds one of the relay's per-node limits (users held, ids per
-   * locate, an answer larger than the asker's frame limit, connections from
-   * one address). The limit is named in the message.
+   * A node exceeded one of the relay's per-node limits (users held, ids per
+   * locate, an answer larger than its frame limit); the relay closes it. The
+   * limit is named in the message.
    */
   LIMIT: 'ERR_LIMIT',
 } as const;

@@ -37,8 +37,44 @@ const FLAGS: Flag[] = [
   {
     flag: 'max-nodes',
     env: 'IMRELAY_MAX_NODES',
-    help: `most nodes at once (default ${D.maxNodes})`,
+    help: `most binary nodes at once (default ${D.maxNodes})`,
     apply: (o, v) => (o.maxNodes = int('max-nodes', v)),
+  },
+  {
+    flag: 'max-legacy-nodes',
+    env: 'IMRELAY_MAX_LEGACY_NODES',
+    help: `most Go transmit nodes at once, counted apart from --max-nodes (default ${D.maxLegacyNodes})`,
+    apply: (o, v) => (o.maxLegacyNodes = int('max-legacy-nodes', v)),
+  },
+  {
+    flag: 'max-pending-connections',
+    env: 'IMRELAY_MAX_PENDING_CONNECTIONS',
+    help: `most connections not past their hello at once (default ${D.maxPendingConnections})`,
+    apply: (o, v) => (o.maxPendingConnections = int('max-pending-connections', v)),
+  },
+  {
+    flag: 'max-unproven-per-address',
+    env: 'IMRELAY_MAX_UNPROVEN_PER_ADDRESS',
+    help: `most unproven connections from one IP address (default ${D.maxUnprovenPerAddress})`,
+    apply: (o, v) => (o.maxUnprovenPerAddress = int('max-unproven-per-address', v)),
+  },
+  {
+    flag: 'auth-failure-delay-max-ms',
+    env: 'IMRELAY_AUTH_FAILURE_DELAY_MAX_MS',
+    help: `longest delay before answering a failed handshake (default ${D.authFailureDelayMaxMs})`,
+    apply: (o, v) => (o.authFailureDelayMaxMs = int('auth-failure-delay-max-ms', v)),
+  },
+  {
+    flag: 'max-users-per-node',
+    env: 'IMRELAY_MAX_USERS_PER_NODE',
+    help: `most users one node may hold in the relay's presence (default ${D.maxUsersPerNode})`,
+    apply: (o, v) => (o.maxUsersPerNode = int('max-users-per-node', v)),
+  },
+  {
+    flag: 'max-locate-ids',
+    env: 'IMRELAY_MAX_LOCATE_IDS',
+    help: `most ids one locate may ask about, at least 1000 (default ${D.maxLocateIds})`,
+    apply: (o, v) => (o.maxLocateIds = int('max-locate-ids', v)),
   },
   {
     flag: 'max-outbound-bytes',

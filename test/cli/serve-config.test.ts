@@ -22,6 +22,28 @@ describe('imrelay serve options', () => {
     expect(serveConfig([], { IMRELAY_STARTUP_GRACE_MS: '2000' })).toEqual({ startupGraceMs: 2000 });
   });
 
+  it('reads the limits on unproven connections and per-node work', () => {
+    const options = serveConfig(
+      ['--max-legacy-nodes', '5', '--max-pending-connections', '6', '--max-unproven-per-address', '7', '--max-users-per-node', '8'],
+      { IMRELAY_MAX_LOCATE_IDS: '2000', IMRELAY_AUTH_FAILURE_DELAY_MAX_MS: '0' },
+    );
+    expect(options).toEqual({
+      maxLegacyNodes: 5,
+      maxPendingConnections: 6,
+      maxUnprovenPerAddress: 7,
+      maxUsersPerNode: 8,
+      maxLocateIds: 2000,
+      authFailureDelayMaxMs: 0,
+    });
+  });
+
+  it('reads the master secrets of a file, current first', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imrelay-cli-'));
+    const file = join(dir, 'master');
+    writeFileSync(file, 'current\nprevious\n');
+    expect(serveConfig(['--master-secret-file', file], {}).masterSecret).toEqual(['current', 'previous']);
+  });
+
   it('reads every secret of the secret file, skipping blanks and comments', () => {
     const dir = mkdtempSync(join(tmpdir(), 'imrelay-cli-'));
     const file = join(dir, 'secret');
