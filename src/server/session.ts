@@ -304,7 +304,9 @@ export class Session implements Flushable, AnswerSink {
       this.applyBackpressure();
     } catch (err) {
       this.host.stats.protocolErrors++;
-      this.fail(err instanceof RelayError ? err : new ProtocolError('malformed frame', { cause: err }));
+      // An argument error here means the peer's frame carried what no frame may (an empty id): its fault.
+      const peerFault = err instanceof RelayError && err.code !== ErrorCodes.INVALID_ARGUMENT;
+      this.fail(peerFault ? err : new ProtocolError(`malformed frame: ${(err as Error).message}`, { cause: err }));
     }
   };
 

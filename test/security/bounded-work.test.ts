@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, deriveNodeSecret } from '../../src/index.js';
 import { encodeFrame, encodeFrameHeader } from '../../src/codec/index.js';
-import { Features, FrameType, PresenceOp, decodeLocated, encodeLocate, encodePresence, writeRoute } from '../../src/protocol/index.js';
+import {
+  Features,
+  FrameType,
+  PresenceOp,
+  decodeLocated,
+  encodeControl,
+  encodeLocate,
+  encodePresence,
+  writeRoute,
+} from '../../src/protocol/index.js';
 import { FrameWriter } from '../../src/codec/frame-writer.js';
 import { EventLog, settle } from '../helpers/events.js';
 import { collect } from '../helpers/collector.js';
@@ -200,5 +209,29 @@ describe("duplicateNode: 'reject'", () => {
     const second = await settle(connectClient(url, 'im-1'));
     expect(second).toMatchObject({ status: 'rejected', reason: { code: ErrorCodes.DUPLICATE_NODE } });
     expect(first.connected).toBe(true);
+  });
+});
+
+describe("the relay's own stalls", () => {
+  it('a node that kept talking is not dropped because the relay was busy past its heartbeat timeout', async () => {
+    const { port, server } = await startServer({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 });
+    const peer = await RawPeer.connect(port);
+    await peer.handshake('n');
+    // A node in another process would keep pinging; this one does from a timer.
+    const pinging = setInterval(() => peer.write(encodeControl({ type: FrameType.PING })), 50);
+    const downs = new EventLog(server, 'node:down');
+    try {
+      // The relay is busy (as with a large frame): its sweep falls due before the node's bytes are read.
+      const until = Date.now() + 800;
+      while (Date.now() < until) {
+        // busy
+      }
+      // Three heartbeat timeouts on, the node has been judged on what it sent after the stall.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(downs.count).toBe(0);
+    expect(peer.isClosed).toBe(false);
   });
 });
