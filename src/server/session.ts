@@ -1,23 +1,12 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../codec/frame-decoder.js';
 import { FrameWriter } from '../codec/frame-writer.js';
-import { AuthError, ErrorCodes, ProtocolError, RelayError, TimeoutError, errorFromCode, type ErrorCode } from '../errors.js';
+import { ErrorCodes, ProtocolError, RelayError, TimeoutError, errorFromCode, type ErrorCode } from '../errors.js';
 import { encodeLegacyError } from '../legacy/index.js';
-import {
-  AckRun,
-  FrameType,
-  Features,
-  decodeControl,
-  encodeControl,
-  newNonce,
-  relayProof,
-  decodeConsumed,
-  type HelloFrame,
-} from '../protocol/index.js';
+import { AckRun, FrameType, Features, decodeControl, encodeControl, decodeConsumed, type HelloFrame } from '../protocol/index.js';
 import { DeliveryWindow } from './delivery-window.js';
-import { negotiateVersion, provenSecret, welcomeFrame } from './handshake.js';
-import { requiresProof } from './options.js';
-import { checkNodeCertificate } from './tls-identity.js';
+import { welcomeFrame } from './handshake.js';
+import { NodeHandshake, type HandshakeStep } from './node-handshake.js';
 import { PendingAnswers, type AnswerSink } from './pending-answers.js';
 import type { Flushable } from './flusher.js';
 import { goAddress } from '../legacy/go-address.js';
@@ -89,8 +78,7 @@ export class Session implements Flushable, AnswerSink {
 
   private state: State = 'hello';
   private readonly decoder: FrameDecoder;
-  private hello: HelloFrame | undefined;
-  private challenge: Buffer | undefined;
+  private readonly handshake: NodeHandshake;
   private helloTimer: NodeJS.Timeout | undefined;
   private closeReason: RelayError | undefined;
   private throttled = false;
@@ -102,6 +90,7 @@ export class Session implements Flushable, AnswerSink {
     private readonly host: SessionHost,
   ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.handshake = new NodeHandshake(host.options, socket);
     // A Go node's first frame is a whole message; anyone else's is a hello.
     const mayBeLegacy = host.options.acceptsLegacy(socket.remoteAddress);
     this.decoder = new FrameDecoder({ maxFrameBytes: mayBeLegacy ? host.options.maxFrameBytes : HANDSHAKE_FRAME_BYTES });
@@ -363,63 +352,48 @@ export class Session implements Flushable, AnswerSink {
       }
       if (type !== FrameType.HELLO) throw new ProtocolError('the first frame must be a hello');
       this.decoder.setMaxFrameBytes(HANDSHAKE_FRAME_BYTES);
-      this.onHello(decodeControl(payload) as HelloFrame);
+      const hello = decodeControl(payload) as HelloFrame;
+      this.nodeId = hello.nodeId;
+      this.step(this.handshake.onHello(hello));
     } else if (this.state === 'challenged') {
       if (type !== FrameType.AUTH) throw new ProtocolError('expected auth after challenge');
       const frame = decodeControl(payload);
-      if (frame.type === FrameType.AUTH) this.onAuth(frame.proof);
+      if (frame.type === FrameType.AUTH) this.step(this.handshake.onAuth(frame.proof));
     }
   }
 
-  private onHello(hello: HelloFrame): void {
-    const version = negotiateVersion(hello);
-    this.hello = hello;
-    this.nodeId = hello.nodeId;
-    const refusal = checkNodeCertificate(this.socket, hello.nodeId, this.host.options);
-    if (refusal !== undefined) {
-      this.host.stats.authFailures++;
-      this.fail(refusal);
+  /** Acts on what the handshake decided. */
+  private step(step: HandshakeStep): void {
+    if (step.kind === 'admit') {
+      this.admit(step.version, step.proof);
       return;
     }
-    if (!requiresProof(this.host.options)) {
-      this.admit(version, undefined);
+    if (step.kind === 'challenge') {
+      this.state = 'challenged';
+      this.sendControl(step.frame);
       return;
     }
-    this.challenge = newNonce();
-    this.state = 'challenged';
-    this.sendControl(encodeControl({ type: FrameType.CHALLENGE, version, nonce: this.challenge }));
-  }
-
-  private onAuth(proof: Buffer): void {
-    const hello = this.hello!;
-    const challenge = this.challenge!;
-    const secret = provenSecret(this.host.options, proof, challenge, hello);
-    if (secret === undefined) {
-      this.host.stats.authFailures++;
-      const error = new AuthError('authentication failed: the proof does not match any secret');
-      const delay = this.host.authFailed(this);
-      if (delay === 0) {
-        this.fail(error);
-        return;
-      }
-      // Answered late, holding one of the address's few unproven slots
-      // meanwhile: guessing secrets from one address is slow.
-      this.state = 'closing';
-      this.clearHelloTimer();
-      this.socket.off('data', this.onData);
-      this.socket.pause();
-      const timer = setTimeout(() => {
-        this.state = 'challenged';
-        this.fail(error);
-      }, delay);
-      this.socket.once('close', () => clearTimeout(timer));
+    this.host.stats.authFailures++;
+    const delay = step.wrongProof ? this.host.authFailed(this) : 0;
+    if (delay === 0) {
+      this.fail(step.error);
       return;
     }
-    this.admit(negotiateVersion(hello), relayProof(secret.reveal(), challenge, hello.nonce, hello.nodeId));
+    // Answered late, holding one of the address's few unproven slots
+    // meanwhile: guessing secrets from one address is slow.
+    this.state = 'closing';
+    this.clearHelloTimer();
+    this.socket.off('data', this.onData);
+    this.socket.pause();
+    const timer = setTimeout(() => {
+      this.state = 'challenged';
+      this.fail(step.error);
+    }, delay);
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   private admit(version: number, proof: Buffer | undefined): void {
-    const hello = this.hello!;
+    const hello = this.handshake.hello!;
     this.setIdentity(hello.nodeId, hello.maxFrameBytes);
     this.host.claim(this, (refusal) => {
       if (!this.inHandshake) return;
@@ -430,7 +404,7 @@ export class Session implements Flushable, AnswerSink {
 
   /** The node holds its id now: it is ready for routing. */
   private enter(version: number, proof: Buffer | undefined): void {
-    const hello = this.hello!;
+    const hello = this.handshake.hello!;
     this.decoder.setMaxFrameBytes(this.host.options.maxFrameBytes);
     this.host.admitted(this, 'proven');
     this.clearHelloTimer();
