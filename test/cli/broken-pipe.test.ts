@@ -1,31 +1,21 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RelayClient } from '../../src/index.js';
+import { imrelay, useCliProcesses, waitForLine } from '../helpers/cli-process.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const children: Array<ReturnType<typeof spawn>> = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+useCliProcesses();
 
 it('imrelay serve keeps running when the reader of its log pipe goes away', async () => {
-  const relay = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(relay);
-  let output = '';
-  relay.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  while (!/listening on 127\.0\.0\.1:(\d+)/.test(output)) await once(relay.stdout, 'data');
-  const port = /listening on 127\.0\.0\.1:(\d+)/.exec(output)![1];
+  const relay = imrelay(['serve', '--port', '0']);
+  const [, port] = await waitForLine(relay.output, /listening on 127\.0\.0\.1:(\d+)/, relay.child);
   // The supervisor's reader is gone: the relay's next log line meets a broken pipe.
-  relay.stdout.destroy();
+  relay.child.stdout!.destroy();
   const url = `tcp://127.0.0.1:${port}`;
   for (const id of ['im-1', 'im-2', 'im-3']) {
     const node = new RelayClient({ url, nodeId: id, connectTimeoutMs: 5_000 });
     await node.connect();
     await node.close();
   }
-  expect(relay.exitCode).toBeNull();
+  expect(relay.child.exitCode).toBeNull();
   const last = new RelayClient({ url, nodeId: 'im-4', connectTimeoutMs: 5_000 });
   await last.connect();
   await last.close();

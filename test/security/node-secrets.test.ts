@@ -1,20 +1,18 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes, RelayClient, deriveNodeSecret } from '../../src/index.js';
 import { collect } from '../helpers/collector.js';
+import { imrelay, useCliProcesses, waitForLine } from '../helpers/cli-process.js';
 import { settle } from '../helpers/events.js';
 import { connectClient, createClient, startServer, useRelayHarness } from '../helpers/harness.js';
 
 useRelayHarness();
+useCliProcesses();
 
 const MASTER = 'master-one';
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 describe('deriveNodeSecret', () => {
   it('is HMAC-SHA256(master, "imrelay v1 node secret\\0" + node id) in hex, as openssl computes it', () => {
@@ -79,31 +77,21 @@ describe('a relay with a master secret', () => {
 });
 
 describe('imrelay node-secret and serve --master-secret-file (real processes)', () => {
-  const children: Array<ReturnType<typeof spawn>> = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-  });
-
   it('prints the node secret the relay started with the same master file admits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imrelay-master-'));
     const file = join(dir, 'master');
     writeFileSync(file, `# current first\n${MASTER}\nolder-master\n`);
 
-    const printer = spawn(process.execPath, ['--import', 'tsx', MAIN, 'node-secret', '--node', 'im-7', '--master-file', file]);
-    let printed = '';
-    printer.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    const [code] = (await once(printer, 'exit')) as [number];
-    expect(code).toBe(0);
+    const printer = imrelay(['node-secret', '--node', 'im-7', '--master-file', file]);
+    expect(await printer.exit).toBe(0);
+    // Nothing but the secret and a newline, on stdout or stderr: tooling captures it whole.
+    const printed = printer.output();
     expect(printed).toBe(`${deriveNodeSecret(MASTER, 'im-7')}\n`);
 
-    const relay = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--master-secret-file', file]);
-    children.push(relay);
-    let output = '';
-    relay.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    while (!/listening on 127\.0\.0\.1:(\d+)/.test(output)) await once(relay.stdout, 'data');
-    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(output)![1];
-    expect(output).toContain('(secret required)');
-    expect(output).not.toContain(MASTER);
+    const relay = imrelay(['serve', '--port', '0', '--master-secret-file', file]);
+    const [line, port] = await waitForLine(relay.output, /listening on 127\.0\.0\.1:(\d+).*/, relay.child);
+    expect(line).toContain('(secret required)');
+    expect(relay.output()).not.toContain(MASTER);
 
     const node = new RelayClient({ url: `tcp://127.0.0.1:${port}`, nodeId: 'im-7', secret: printed.trim(), connectTimeoutMs: 5_000 });
     await node.connect();
@@ -115,11 +103,8 @@ describe('imrelay node-secret and serve --master-secret-file (real processes)', 
   });
 
   it('node-secret without --node is a usage error (exit 2)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'node-secret', '--master-file', '/nonexistent']);
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect(code).toBe(2);
-    expect(err).toContain('--node');
+    const child = imrelay(['node-secret', '--master-file', '/nonexistent']);
+    expect(await child.exit).toBe(2);
+    expect(child.output()).toContain('--node');
   });
 });

@@ -4,46 +4,19 @@
  * does not, logs the refusal, and exits cleanly; a missing file stops it at
  * start-up with a usage error naming the flag.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/index.js';
 import type { KeyPair } from '../helpers/certs.js';
 import { collectN } from '../helpers/collector.js';
 import { connectClient, createClient, useRelayHarness } from '../helpers/harness.js';
 import { tlsUrl, usePki } from './fixtures.js';
+import { imrelay, useCliProcesses, waitForLine } from '../helpers/cli-process.js';
 
 useRelayHarness();
 const pki = usePki();
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const children: ChildProcess[] = [];
-
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
-
-/** Runs `imrelay ...args` and collects its output. */
-function imrelay(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, output: () => output, exit };
-}
-
-async function waitForLine(output: () => string, pattern: RegExp, child: ChildProcess): Promise<RegExpMatchArray> {
-  for (;;) {
-    const match = pattern.exec(output());
-    if (match) return match;
-    if (child.exitCode !== null) throw new Error(`exited early:\n${output()}`);
-    await once(child.stdout!, 'data');
-  }
-}
+useCliProcesses();
 
 describe('imrelay serve with TLS (a real process)', () => {
   it('requires client certificates from its CA, serves the nodes that have one, refuses the others', async () => {
