@@ -3,106 +3,76 @@ import { parseArgs } from 'node:util';
 import { SERVER_DEFAULTS as D, type RelayServerOptions } from '../server/options.js';
 import { OPS_DEFAULTS, type OpsConfig } from './ops-config.js';
 
-/** A `serve` flag: its option name, its environment variable, and how to read it. */
-interface Flag {
+/**
+ * A `serve` flag: its name (its environment variable is `IMRELAY_` and the
+ * name in capitals, see {@link envOf}), and how it sets `T`: the relay's
+ * options, or the command's own settings.
+ */
+interface Flag<T> {
   flag: string;
-  env: string;
   help: string;
   /** A switch: given without a value on the command line (`on`); its variable says `on` or `off`. */
   switch?: true;
-  apply(options: RelayServerOptions, value: string): void;
+  apply(target: T, value: string): void;
 }
 
-const FLAGS: Flag[] = [
-  { flag: 'host', env: 'IMRELAY_HOST', help: `interface to listen on (default ${D.host})`, apply: (o, v) => (o.host = v) },
-  { flag: 'port', env: 'IMRELAY_PORT', help: `TCP port (default ${D.port})`, apply: (o, v) => (o.port = int('port', v)) },
+/** A flag taking a whole number into the relay option `key`. */
+function whole(flag: string, key: NumericOption, help: string): Flag<RelayServerOptions> {
+  return { flag, help, apply: (o, v) => ((o[key] as number) = int(flag, v)) };
+}
+
+type NumericOption = {
+  [K in keyof RelayServerOptions]-?: NonNullable<RelayServerOptions[K]> extends number ? K : never;
+}[keyof RelayServerOptions];
+
+/** The environment variable of a flag: `--max-nodes` reads `IMRELAY_MAX_NODES`. */
+function envOf(flag: string): string {
+  return `IMRELAY_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+const FLAGS: Array<Flag<RelayServerOptions>> = [
+  { flag: 'host', help: `interface to listen on (default ${D.host})`, apply: (o, v) => (o.host = v) },
+  whole('port', 'port', `TCP port (default ${D.port})`),
   {
     flag: 'secret-file',
-    env: 'IMRELAY_SECRET_FILE',
     help: 'file holding the shared secret(s), one per line',
     apply: (o, v) => (o.secret = readSecrets(v)),
   },
   {
     flag: 'master-secret-file',
-    env: 'IMRELAY_MASTER_SECRET_FILE',
     help: 'file holding the master secret(s) node secrets derive from, current first',
     apply: (o, v) => (o.masterSecret = readSecrets(v)),
   },
-  {
-    flag: 'max-frame-bytes',
-    env: 'IMRELAY_MAX_FRAME_BYTES',
-    help: `largest frame accepted (default ${D.maxFrameBytes})`,
-    apply: (o, v) => (o.maxFrameBytes = int('max-frame-bytes', v)),
-  },
-  {
-    flag: 'max-nodes',
-    env: 'IMRELAY_MAX_NODES',
-    help: `most binary nodes at once (default ${D.maxNodes})`,
-    apply: (o, v) => (o.maxNodes = int('max-nodes', v)),
-  },
-  {
-    flag: 'max-legacy-nodes',
-    env: 'IMRELAY_MAX_LEGACY_NODES',
-    help: `most Go transmit nodes at once, counted apart from --max-nodes (default ${D.maxLegacyNodes})`,
-    apply: (o, v) => (o.maxLegacyNodes = int('max-legacy-nodes', v)),
-  },
-  {
-    flag: 'max-pending-connections',
-    env: 'IMRELAY_MAX_PENDING_CONNECTIONS',
-    help: `most connections not past their hello at once (default ${D.maxPendingConnections})`,
-    apply: (o, v) => (o.maxPendingConnections = int('max-pending-connections', v)),
-  },
-  {
-    flag: 'max-unproven-per-address',
-    env: 'IMRELAY_MAX_UNPROVEN_PER_ADDRESS',
-    help: `most unproven connections from one IP address (default ${D.maxUnprovenPerAddress})`,
-    apply: (o, v) => (o.maxUnprovenPerAddress = int('max-unproven-per-address', v)),
-  },
-  {
-    flag: 'auth-failure-delay-max-ms',
-    env: 'IMRELAY_AUTH_FAILURE_DELAY_MAX_MS',
-    help: `longest delay before answering a failed handshake (default ${D.authFailureDelayMaxMs})`,
-    apply: (o, v) => (o.authFailureDelayMaxMs = int('auth-failure-delay-max-ms', v)),
-  },
-  {
-    flag: 'max-users-per-node',
-    env: 'IMRELAY_MAX_USERS_PER_NODE',
-    help: `most users one node may hold in the relay's presence (default ${D.maxUsersPerNode})`,
-    apply: (o, v) => (o.maxUsersPerNode = int('max-users-per-node', v)),
-  },
-  {
-    flag: 'max-locate-ids',
-    env: 'IMRELAY_MAX_LOCATE_IDS',
-    help: `most ids one locate may ask about, at least 1000 (default ${D.maxLocateIds})`,
-    apply: (o, v) => (o.maxLocateIds = int('max-locate-ids', v)),
-  },
-  {
-    flag: 'max-outbound-bytes',
-    env: 'IMRELAY_MAX_OUTBOUND_BYTES',
-    help: `bytes buffered per node before deliveries overflow (default ${D.maxOutboundBytes})`,
-    apply: (o, v) => (o.maxOutboundBytes = int('max-outbound-bytes', v)),
-  },
-  {
-    flag: 'hello-timeout-ms',
-    env: 'IMRELAY_HELLO_TIMEOUT_MS',
-    help: `time to complete the hello (default ${D.helloTimeoutMs})`,
-    apply: (o, v) => (o.helloTimeoutMs = int('hello-timeout-ms', v)),
-  },
-  {
-    flag: 'heartbeat-interval-ms',
-    env: 'IMRELAY_HEARTBEAT_INTERVAL_MS',
-    help: `idle time before a ping (default ${D.heartbeatIntervalMs})`,
-    apply: (o, v) => (o.heartbeatIntervalMs = int('heartbeat-interval-ms', v)),
-  },
-  {
-    flag: 'heartbeat-timeout-ms',
-    env: 'IMRELAY_HEARTBEAT_TIMEOUT_MS',
-    help: 'silence before a node is dropped (default 2x interval)',
-    apply: (o, v) => (o.heartbeatTimeoutMs = int('heartbeat-timeout-ms', v)),
-  },
+  whole('max-frame-bytes', 'maxFrameBytes', `largest frame accepted (default ${D.maxFrameBytes})`),
+  whole('max-nodes', 'maxNodes', `most binary nodes at once (default ${D.maxNodes})`),
+  whole(
+    'max-legacy-nodes',
+    'maxLegacyNodes',
+    `most Go transmit nodes at once, counted apart from --max-nodes (default ${D.maxLegacyNodes})`,
+  ),
+  whole(
+    'max-pending-connections',
+    'maxPendingConnections',
+    `most connections not past their hello at once (default ${D.maxPendingConnections})`,
+  ),
+  whole(
+    'max-unproven-per-address',
+    'maxUnprovenPerAddress',
+    `most unproven connections from one IP address (default ${D.maxUnprovenPerAddress})`,
+  ),
+  whole(
+    'auth-failure-delay-max-ms',
+    'authFailureDelayMaxMs',
+    `longest delay before answering a failed handshake (default ${D.authFailureDelayMaxMs})`,
+  ),
+  whole('max-users-per-node', 'maxUsersPerNode', `most users one node may hold in the relay's presence (default ${D.maxUsersPerNode})`),
+  whole('max-locate-ids', 'maxLocateIds', `most ids one locate may ask about, at least 1000 (default ${D.maxLocateIds})`),
+  whole('max-outbound-bytes', 'maxOutboundBytes', `bytes buffered per node before deliveries overflow (default ${D.maxOutboundBytes})`),
+  whole('hello-timeout-ms', 'helloTimeoutMs', `time to complete the hello (default ${D.helloTimeoutMs})`),
+  whole('heartbeat-interval-ms', 'heartbeatIntervalMs', `idle time before a ping (default ${D.heartbeatIntervalMs})`),
+  whole('heartbeat-timeout-ms', 'heartbeatTimeoutMs', 'silence before a node is dropped (default 2x interval)'),
   {
     flag: 'legacy',
-    env: 'IMRELAY_LEGACY',
     help: "accept Go transmit nodes: 'on', 'off', or addresses/subnets (10.0.0.0/24,10.0.1.5); default on without a secret",
     apply: (o, v) =>
       (o.legacy =
@@ -117,51 +87,39 @@ const FLAGS: Flag[] = [
                   .filter(Boolean),
               }),
   },
-  {
-    flag: 'presence-grace-ms',
-    env: 'IMRELAY_PRESENCE_GRACE_MS',
-    help: `how long a dropped node's users stay located on it (default ${D.presenceGraceMs})`,
-    apply: (o, v) => (o.presenceGraceMs = int('presence-grace-ms', v)),
-  },
-  {
-    flag: 'delivery-timeout-ms',
-    env: 'IMRELAY_DELIVERY_TIMEOUT_MS',
-    help: `how long a message may wait for a node's application before it is reported overflow (default ${D.deliveryTimeoutMs})`,
-    apply: (o, v) => (o.deliveryTimeoutMs = int('delivery-timeout-ms', v)),
-  },
-  {
-    flag: 'startup-grace-ms',
-    env: 'IMRELAY_STARTUP_GRACE_MS',
-    help: 'how long a fresh relay keeps messages for nodes not connected yet (default: the presence grace; 0: off)',
-    apply: (o, v) => (o.startupGraceMs = int('startup-grace-ms', v)),
-  },
+  whole('presence-grace-ms', 'presenceGraceMs', `how long a dropped node's users stay located on it (default ${D.presenceGraceMs})`),
+  whole(
+    'delivery-timeout-ms',
+    'deliveryTimeoutMs',
+    `how long a message may wait for a node's application before it is reported overflow (default ${D.deliveryTimeoutMs})`,
+  ),
+  whole(
+    'startup-grace-ms',
+    'startupGraceMs',
+    'how long a fresh relay keeps messages for nodes not connected yet (default: the presence grace; 0: off)',
+  ),
   {
     flag: 'duplicate-node',
-    env: 'IMRELAY_DUPLICATE_NODE',
     help: "'replace' (default) or 'reject' a second connection with a known node id",
     apply: (o, v) => (o.duplicateNode = v as 'replace' | 'reject'),
   },
   {
     flag: 'tls-cert',
-    env: 'IMRELAY_TLS_CERT',
     help: "speak TLS: file holding the relay's certificate chain (PEM); needs --tls-key",
     apply: (o, v) => (o.tls = { ...o.tls, cert: readPem('tls-cert', v) }),
   },
   {
     flag: 'tls-key',
-    env: 'IMRELAY_TLS_KEY',
     help: 'file holding the private key of --tls-cert (PEM, unencrypted)',
     apply: (o, v) => (o.tls = { ...o.tls, key: readPem('tls-key', v) }),
   },
   {
     flag: 'tls-ca',
-    env: 'IMRELAY_TLS_CA',
     help: 'file holding the CA certificate(s) that sign node certificates (PEM)',
     apply: (o, v) => (o.tls = { ...o.tls, ca: readPem('tls-ca', v) }),
   },
   {
     flag: 'tls-require-client-cert',
-    env: 'IMRELAY_TLS_REQUIRE_CLIENT_CERT',
     help: "nodes must present a certificate signed by --tls-ca that names their node id (variable: 'on' or 'off')",
     switch: true,
     apply: (o, v) => {
@@ -172,30 +130,20 @@ const FLAGS: Flag[] = [
   },
 ];
 
-/** A `serve` flag of the command itself (monitoring, logs, shutdown), not a relay option. */
-interface OpsFlag {
-  flag: string;
-  env: string;
-  help: string;
-  apply(config: OpsConfig, value: string): void;
-}
-
-const OPS_FLAGS: OpsFlag[] = [
+/** The `serve` flags of the command itself (monitoring, logs, shutdown), not relay options. */
+const OPS_FLAGS: Array<Flag<OpsConfig>> = [
   {
     flag: 'metrics-port',
-    env: 'IMRELAY_METRICS_PORT',
     help: 'serve /metrics (Prometheus) and /healthz on this HTTP port (default: off; 0 picks a free port)',
     apply: (c, v) => (c.metricsPort = int('metrics-port', v)),
   },
   {
     flag: 'metrics-host',
-    env: 'IMRELAY_METRICS_HOST',
     help: `interface of the metrics listener (default ${OPS_DEFAULTS.metricsHost})`,
     apply: (c, v) => (c.metricsHost = v),
   },
   {
     flag: 'log-format',
-    env: 'IMRELAY_LOG_FORMAT',
     help: "'text' (default) or 'json' (one JSON object per line)",
     apply: (c, v) => {
       if (v !== 'text' && v !== 'json') throw new UsageError(`--log-format must be 'text' or 'json', got ${JSON.stringify(v)}`);
@@ -204,7 +152,6 @@ const OPS_FLAGS: OpsFlag[] = [
   },
   {
     flag: 'drain-grace-ms',
-    env: 'IMRELAY_DRAIN_GRACE_MS',
     help: `on SIGTERM, how long nodes have to finish and hang up before they are cut off (default ${OPS_DEFAULTS.drainGraceMs})`,
     apply: (c, v) => {
       c.drainGraceMs = int('drain-grace-ms', v);
@@ -245,13 +192,13 @@ export function serveSettings(argv: string[], env: NodeJS.ProcessEnv): { options
   const options: RelayServerOptions = {};
   for (const f of FLAGS) {
     const given = values[f.flag];
-    const value = given === true ? 'on' : ((given as string | undefined) ?? env[f.env]);
+    const value = given === true ? 'on' : ((given as string | undefined) ?? env[envOf(f.flag)]);
     if (value !== undefined && value !== '') f.apply(options, value);
   }
   checkTlsFlags(options);
   const ops: OpsConfig = { ...OPS_DEFAULTS };
   for (const f of OPS_FLAGS) {
-    const value = (values[f.flag] as string | undefined) ?? env[f.env];
+    const value = (values[f.flag] as string | undefined) ?? env[envOf(f.flag)];
     if (value !== undefined && value !== '') f.apply(ops, value);
   }
   return { options, ops };
@@ -260,7 +207,7 @@ export function serveSettings(argv: string[], env: NodeJS.ProcessEnv): { options
 export function serveHelp(): string {
   const all = [...FLAGS, ...OPS_FLAGS];
   const width = Math.max(...all.map((f) => f.flag.length)) + 4;
-  return all.map((f) => `  --${f.flag.padEnd(width)}${f.help}\n  ${''.padEnd(width + 2)}env ${f.env}`).join('\n');
+  return all.map((f) => `  --${f.flag.padEnd(width)}${f.help}\n  ${''.padEnd(width + 2)}env ${envOf(f.flag)}`).join('\n');
 }
 
 function int(name: string, value: string): number {
