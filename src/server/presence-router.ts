@@ -78,18 +78,18 @@ export class PresenceRouter {
       this.resetParts.delete(node.key);
       this.table.reset(node.key, parts ?? users);
     } else if (op === PresenceOp.ONLINE) {
-      const held = this.table.usersOf(node.key);
-      if ((held?.size ?? 0) + count > limit) {
-        // Some may be online already: only new users count against the limit.
-        let room = limit - (held?.size ?? 0);
-        forEachUser(p, usersStart, (start, end) => {
-          const user = p.toString('latin1', start, end);
-          if (held?.has(user) !== true && room-- <= 0) {
+      // Checked per user only near the limit: users online already do not count again.
+      const checked = (this.table.usersOf(node.key)?.size ?? 0) + count > limit;
+      forEachUser(p, usersStart, (start, end) => {
+        const user = p.toString('latin1', start, end);
+        if (checked) {
+          const held = this.table.usersOf(node.key);
+          if (held !== undefined && held.size >= limit && !held.has(user)) {
             throw new LimitError(`more than ${limit} users online on one node: the relay's maxUsersPerNode`);
           }
-          this.table.online(node.key, user);
-        });
-      } else forEachUser(p, usersStart, (start, end) => this.table.online(node.key, p.toString('latin1', start, end)));
+        }
+        this.table.online(node.key, user);
+      });
     } else forEachUser(p, usersStart, (start, end) => this.table.offline(node.key, p.toString('latin1', start, end)));
   }
 

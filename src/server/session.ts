@@ -381,14 +381,10 @@ export class Session implements Flushable, AnswerSink {
     }
     // Answered late, holding one of the address's few unproven slots
     // meanwhile: guessing secrets from one address is slow.
-    this.state = 'closing';
     this.clearHelloTimer();
     this.socket.off('data', this.onData);
     this.socket.pause();
-    const timer = setTimeout(() => {
-      this.state = 'challenged';
-      this.fail(step.error);
-    }, delay);
+    const timer = setTimeout(() => this.fail(step.error), delay);
     this.socket.once('close', () => clearTimeout(timer));
   }
 
