@@ -11,6 +11,7 @@ import {
 import { FrameType, encodeControl } from '../protocol/index.js';
 import { routeLegacyDocument } from './legacy-routing.js';
 import { PresenceRouter } from './presence-router.js';
+import { UsersRouter } from './users-router.js';
 import { Flusher } from './flusher.js';
 import { unstamped } from './held-delivery.js';
 import { Parking } from './parking.js';
@@ -52,6 +53,7 @@ export class Hub implements SessionHost {
   readonly sessions = new Set<Session>();
   private readonly router: Router;
   readonly presence: PresenceRouter;
+  private readonly users: UsersRouter;
   /** Deliveries for nodes that are gone and expected back. */
   readonly parking: Parking;
   private readonly allClosedWaiters: Array<() => void> = [];
@@ -66,7 +68,8 @@ export class Hub implements SessionHost {
   ) {
     this.parking = new Parking(options.presenceGraceMs, options.maxOutboundBytes, options.startupGraceMs);
     this.router = new Router(this.registry, this.stats, options.maxOutboundBytes, this.parking);
-    this.presence = new PresenceRouter(this.registry, this.stats, options, this.parking);
+    this.presence = new PresenceRouter(this.registry, options);
+    this.users = new UsersRouter(this.presence.table, this.registry, this.stats, options.maxOutboundBytes, this.parking);
     this.limits = new ConnectionLimits(options.maxPendingConnections, options.maxUnprovenPerAddress);
     this.throttle = new AuthThrottle(options.authFailureDelayMaxMs);
   }
@@ -175,7 +178,7 @@ export class Hub implements SessionHost {
         this.router.route(session, buf, start, end);
         return true;
       case FrameType.SEND_USERS:
-        this.presence.sendToUsers(session, buf.subarray(start, end));
+        this.users.route(session, buf.subarray(start, end));
         return true;
       case FrameType.PRESENCE:
         this.presence.presence(session, buf.subarray(start, end));
