@@ -74,6 +74,10 @@ export type { SendReport, UsersReport, OfflineNotice, FailureKind } from './clie
 export type { Serializer } from './client/serializer.js';
 
 export type { TransportSpec } from './transport/factory.js';
+export { MESH_DEFAULTS, type MeshOptions, type ResolvedMeshOptions } from './mesh/mesh-options.js';
+export type { MeshControl, MeshEvents } from './mesh/mesh-control.js';
+export type { MeshPeerState } from './mesh/mesh-node.js';
+export type { MeshDiscovery } from './mesh/discovery/discovery.js';
 export type { Endpoint } from './transport/url.js';
 export { REDIS_DEFAULTS, type RedisTransportOptions } from './transport/redis/options.js';
 export type { RedisClientLike } from './transport/redis/redis-client-like.js';

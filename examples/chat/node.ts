@@ -1,5 +1,6 @@
 // One IM server node: serves the page and its WebSocket on one port, keeps
-// its users' sockets, and reaches users on other nodes through the relay.
+// its users' sockets, and reaches users on other nodes through the relay, or,
+// in mesh mode, over direct links to the other nodes (no relay).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,10 +17,16 @@ import { Sessions, sendFrame } from './sessions.js';
 import { sendJson, serveStatic } from './static-files.js';
 
 export interface ChatNodeOptions {
-  /** This node's id on the relay, e.g. `im-1`. */
+  /** This node's id on the relay (or in the mesh), e.g. `im-1`. */
   nodeId: string;
-  /** The relay, `tcp://host:port`. */
-  relayUrl: string;
+  /** The relay, `tcp://host:port`. Give this or `meshListen`. */
+  relayUrl?: string;
+  /**
+   * Mesh mode, instead of `relayUrl`: where this node listens for the other
+   * nodes' links (`tcp://127.0.0.1:0` picks a free port). Its peers are set
+   * once every node listens: `node.relay.mesh!.setPeers(...)`.
+   */
+  meshListen?: string;
   secret?: string;
   /** HTTP and WebSocket port; 0 picks a free one. */
   port?: number;
@@ -54,9 +61,19 @@ export class ChatNode {
     this.links = options.links ?? {};
     const log = options.log ?? console.log;
     this.log = (line) => log(`[${this.nodeId}] ${line}`);
-    this.relay = new RelayClient<RelayMessage>({ url: options.relayUrl, nodeId: options.nodeId, secret: options.secret });
+    if ((options.relayUrl === undefined) === (options.meshListen === undefined)) {
+      throw new Error('give a chat node either relayUrl or meshListen');
+    }
+    this.relay =
+      options.meshListen === undefined
+        ? new RelayClient<RelayMessage>({ url: options.relayUrl, nodeId: options.nodeId, secret: options.secret })
+        : new RelayClient<RelayMessage>({ mesh: { listen: options.meshListen }, nodeId: options.nodeId, secret: options.secret });
     this.relay.on('connect', () => this.onRelayConnect());
-    this.relay.on('disconnect', (reason) => this.log(`relay connection lost (${reason?.code ?? 'closed'}); reconnecting`));
+    // Mesh mode: the client is "connected" once it listens; peers come and go one by one.
+    this.relay.mesh?.on('peer:up', (peer) => this.onPeerUp(peer));
+    this.relay.mesh?.on('peer:down', (peer, reason) => this.onPeerDown(peer, reason?.code));
+    const link = options.meshListen === undefined ? 'relay connection' : 'mesh';
+    this.relay.on('disconnect', (reason) => this.log(`${link} lost (${reason?.code ?? 'closed'}); reconnecting`));
     this.relay.on('error', (err) => this.log(`relay error: ${err.code} ${err.message}`));
     const store = options.store ?? new MemoryOfflineStore(1000, this.log);
     this.courier = new Courier(this.relay, this.sessions, store, this.log);
@@ -76,7 +93,12 @@ export class ChatNode {
     return `http://${this.address.address}:${this.address.port}/`;
   }
 
-  /** Connects to the relay, starts delivering, and listens; resolves with the page's URL. */
+  /** Mesh mode: the url the other nodes dial to reach this one, once started. */
+  get meshAddress(): string | undefined {
+    return this.relay.mesh?.address;
+  }
+
+  /** Connects to the relay (in mesh mode: listens for peers), starts delivering, and listens; resolves with the page's URL. */
   async start(): Promise<string> {
     joinCluster(this.relay);
     await this.relay.connect();
@@ -225,7 +247,23 @@ export class ChatNode {
     this.presence.refresh();
   }
 
-  /** The deliveries from the relay, for users connected here. */
+  private onPeerUp(peer: string): void {
+    this.log(`linked to ${peer}`);
+    if (this.closing) return;
+    // A peer linked (for the first time, or again after its link dropped):
+    // the mesh has just exchanged both nodes' users. Tell the nodes, as after
+    // a reconnect to the relay, so that what they kept for this node's users
+    // is handed over, and refresh the pages.
+    this.announce(this.sessions.users(), true);
+    this.presence.refresh();
+  }
+
+  private onPeerDown(peer: string, code: string | undefined): void {
+    this.log(`link to ${peer} down (${code ?? 'it left'})`);
+    if (!this.closing) this.presence.refresh();
+  }
+
+  /** The deliveries from the relay (or the mesh's peers), for users connected here. */
   private async consume(): Promise<void> {
     try {
       for await (const d of this.relay) {

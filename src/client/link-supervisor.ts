@@ -42,7 +42,7 @@ export interface SupervisorHooks {
 // Causes no retry can fix, whenever they happen.
 const FATAL = new Set<string>([ErrorCodes.AUTH, ErrorCodes.REPLACED, ErrorCodes.VERSION, ErrorCodes.DEPENDENCY]);
 // Causes a first connect reports at once rather than retry until its deadline.
-const REFUSED = new Set<string>([ErrorCodes.DUPLICATE_NODE, ErrorCodes.INVALID_ARGUMENT, ErrorCodes.PROTOCOL]);
+const REFUSED = new Set<string>([ErrorCodes.DUPLICATE_NODE, ErrorCodes.INVALID_ARGUMENT, ErrorCodes.PROTOCOL, ErrorCodes.LISTEN]);
 
 // The transport knows more than the code: a TLS certificate refused is an ERR_CONNECT no retry fixes.
 function isFatal(reason: RelayError): boolean {

@@ -5,6 +5,7 @@ import { noopLogger, type Logger } from '../metrics/logger.js';
 import { checkNodeId } from '../protocol/node-id.js';
 import { Secret } from '../secret.js';
 import { resolveTransport, type TransportSpec } from '../transport/factory.js';
+import type { MeshOptions } from '../mesh/mesh-options.js';
 import type { RedisTransportOptions } from '../transport/redis/options.js';
 import type { RedisClientLike } from '../transport/redis/redis-client-like.js';
 import { exponentialBackoff, type ReconnectOptions, type RetryStrategy } from './backoff.js';
@@ -110,6 +111,11 @@ export interface RelayNodeOptions extends ClientCommonOptions {
    * bytes, no control characters, no leading or trailing white space.
    */
   nodeId: string;
+  /**
+   * Mesh mode, instead of a `url`: this node links to every other node
+   * directly, with no relay (see `MeshOptions` and docs/topologies.md).
+   */
+  mesh?: MeshOptions | undefined;
 }
 
 /**
@@ -182,7 +188,7 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
   const secret = options.secret === undefined ? undefined : new Secret(options.secret);
   return {
     dialect,
-    transport: resolveTransport(options, dialect, secret),
+    transport: resolveTransport({ ...options, nodeId }, dialect, secret),
     nodeId,
     secret,
     retryStrategy,

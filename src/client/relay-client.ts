@@ -1,7 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { ClosedError, ConnectionLostError, NotConnectedError, SendFailedError, UnsupportedError, type RelayError } from '../errors.js';
 import { Features, PresenceOp, Scratch, type RouteTable, type UserId } from '../protocol/index.js';
-import { describeTransport } from '../transport/factory.js';
+import type { MeshControl } from '../mesh/mesh-control.js';
+import { describeTransport, meshControlOf } from '../transport/factory.js';
 import type { LinkTerms } from '../transport/link.js';
 import { ClientCounters } from '../metrics/client-counters.js';
 import { logClientEvents } from '../metrics/client-log.js';
@@ -86,6 +87,17 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
    */
   get nodeId(): string {
     return this.options.dialect === 'legacy' ? this.localAddress : this.options.nodeId;
+  }
+
+  /**
+   * Mesh mode only: this node's mesh, to see where it listens
+   * (`mesh.address`), list its peers and their links (`mesh.list()`),
+   * replace the peers map (`mesh.setPeers()`), and hear of links going up
+   * and down (`peer:up`, `peer:down` events). Undefined over a relay or Redis.
+   */
+  get mesh(): MeshControl | undefined {
+    const spec = this.options.transport;
+    return spec.kind === 'mesh' ? meshControlOf(spec) : undefined;
   }
 
   /** True while welcomed by the relay. */

@@ -24,6 +24,10 @@ export const FrameType = {
   EXPIRE: 0x92,
   /** The first parts of a LOCATED answer too large for one frame; the last part is a LOCATED. */
   LOCATED_PART: 0x93,
+  /** Mesh mode: the hello both ends of a link between two nodes send at once. */
+  MESH_HELLO: 0x94,
+  /** Mesh mode: an end's proof that it holds the cluster secret, bound to both hellos. */
+  MESH_AUTH: 0x95,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

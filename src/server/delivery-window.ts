@@ -2,8 +2,7 @@ import { FRAME_HEADER_BYTES } from '../codec/constants.js';
 import type { FrameWriter } from '../codec/frame-writer.js';
 import { ProtocolError } from '../errors.js';
 import { FailureReason, serialAfter, writeExpire, type ConsumedFrame } from '../protocol/index.js';
-import { HoldingWriter, usersOfFrame, type HeldDelivery } from './held-delivery.js';
-import type { PendingAnswers } from './pending-answers.js';
+import { HoldingWriter, usersOfFrame, type DeliveryAnswers, type HeldDelivery } from './held-delivery.js';
 
 /** The session a window writes to. */
 export interface WindowOwner {
@@ -38,7 +37,7 @@ export class DeliveryWindow {
   settled = 0;
   private windowSize: number;
   private mask = INITIAL - 1;
-  private answers: Array<PendingAnswers | undefined> = new Array<PendingAnswers | undefined>(INITIAL);
+  private answers: Array<DeliveryAnswers | undefined> = new Array<DeliveryAnswers | undefined>(INITIAL);
   private tickets = new Uint32Array(INITIAL);
   private routedAt = new Float64Array(INITIAL);
   private starts = new Float64Array(INITIAL);
@@ -79,7 +78,7 @@ export class DeliveryWindow {
   }
 
   /** Records the DELIVER just written to the owner's writer from `start`. */
-  wrote(start: number, answers: PendingAnswers | undefined, ticket: number, at: number): void {
+  wrote(start: number, answers: DeliveryAnswers | undefined, ticket: number, at: number): void {
     if (this.outstanding > this.mask) this.grow();
     const n = (this.written = (this.written + 1) >>> 0);
     const i = n & this.mask;
@@ -94,7 +93,7 @@ export class DeliveryWindow {
    * Appends a DELIVER payload built elsewhere (a translated legacy document):
    * written now if the window has room, held otherwise.
    */
-  appendFrame(payload: Buffer, answers: PendingAnswers | undefined, ticket: number, at: number): void {
+  appendFrame(payload: Buffer, answers: DeliveryAnswers | undefined, ticket: number, at: number): void {
     if (this.mustHold) {
       this.holding.writer.appendFrame(payload);
       this.hold(answers, ticket, at);
@@ -106,7 +105,7 @@ export class DeliveryWindow {
   }
 
   /** Keeps the DELIVER just written to {@link holding} for later. */
-  hold(answers: PendingAnswers | undefined, ticket: number, at: number): void {
+  hold(answers: DeliveryAnswers | undefined, ticket: number, at: number): void {
     const frame = this.holding.take();
     this.heldBytes += frame.length;
     this.held.push({ frame, answers, ticket, at });
@@ -163,10 +162,11 @@ export class DeliveryWindow {
 
   /**
    * Gives up what waited longer than `timeoutMs`: held deliveries at once,
-   * written ones with an EXPIRE. Returns false when an EXPIRE went
-   * unanswered for `timeoutMs` (the node is not keeping its side).
+   * written ones with an EXPIRE (unless `expireWritten` is false: a mesh
+   * peer bounds what it was written itself). Returns false when an EXPIRE
+   * went unanswered for `timeoutMs` (the node is not keeping its side).
    */
-  sweep(now: number, timeoutMs: number): boolean {
+  sweep(now: number, timeoutMs: number, expireWritten = true): boolean {
     const bound = now - timeoutMs;
     const host = this.owner.nodeId;
     while (this.heldHead < this.held.length && this.held[this.heldHead]!.at < bound) {
@@ -174,6 +174,7 @@ export class DeliveryWindow {
       this.owner.overflowed();
       item.answers?.lost(item.ticket, host, FailureReason.OVERFLOW, () => usersOfFrame(item.frame));
     }
+    if (!expireWritten) return true;
     if (this.expiring !== 0) return now - this.expiringSince <= timeoutMs;
     let through = this.settled;
     while (through !== this.written) {
@@ -278,7 +279,7 @@ export class DeliveryWindow {
   private grow(): void {
     const capacity = (this.mask + 1) * 2;
     const newMask = capacity - 1;
-    const answers = new Array<PendingAnswers | undefined>(capacity);
+    const answers = new Array<DeliveryAnswers | undefined>(capacity);
     const tickets = new Uint32Array(capacity);
     const routedAt = new Float64Array(capacity);
     const starts = new Float64Array(capacity);

@@ -1,7 +1,19 @@
 import { FRAME_HEADER_BYTES } from '../codec/constants.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import { DeliverFlags, DeliverSpans, STAMP_BYTES, decodeUserList, scanDeliver } from '../protocol/index.js';
-import type { PendingAnswers } from './pending-answers.js';
+import type { FailureReason } from '../protocol/index.js';
+
+/**
+ * Whoever waits for the fate of a delivery: a sender's {@link PendingAnswers}
+ * on a relay, or, in a mesh node, the link a delivery came in on (which owes
+ * its peer the word). Tickets name the delivery to its owner.
+ */
+export interface DeliveryAnswers {
+  /** The receiving application took delivery `ticket`. */
+  taken(ticket: number): void;
+  /** Delivery `ticket` will not be taken: `host` did not take `users` (decoded only when needed), for `reason`. */
+  lost(ticket: number, host: string, reason: FailureReason, users: () => string[]): void;
+}
 
 /**
  * A DELIVER the relay keeps instead of writing it now: beyond a node's
@@ -12,7 +24,7 @@ export interface HeldDelivery {
   /** The whole frame, length prefix included. */
   frame: Buffer;
   /** Whose answer waits for it, if anyone's. */
-  answers: PendingAnswers | undefined;
+  answers: DeliveryAnswers | undefined;
   ticket: number;
   /** When it was routed: its time bound counts from then. */
   at: number;

@@ -1,15 +1,13 @@
-import type { Session } from './session.js';
-
 /**
  * Finds the session for a host id given as a byte range of a frame, without
  * making a string: a host looked up a million times a second would otherwise
  * cost a string allocation each time. Buckets by an FNV-1a hash of the bytes
  * and compares the bytes in the (almost always single-entry) bucket.
  */
-export class HostIndex {
-  private readonly buckets = new Map<number, Session | Session[]>();
+export class HostIndex<T extends { readonly idBytes: Uint8Array }> {
+  private readonly buckets = new Map<number, T | T[]>();
 
-  add(session: Session): void {
+  add(session: T): void {
     const hash = hashBytes(session.idBytes, 0, session.idBytes.length);
     const bucket = this.buckets.get(hash);
     if (bucket === undefined) this.buckets.set(hash, session);
@@ -17,7 +15,7 @@ export class HostIndex {
     else this.buckets.set(hash, [bucket, session]);
   }
 
-  delete(session: Session): void {
+  delete(session: T): void {
     const hash = hashBytes(session.idBytes, 0, session.idBytes.length);
     const bucket = this.buckets.get(hash);
     if (bucket === session) {
@@ -29,7 +27,7 @@ export class HostIndex {
   }
 
   /** The session whose id is exactly `bytes[start, end)`. */
-  find(bytes: Uint8Array, start: number, end: number): Session | undefined {
+  find(bytes: Uint8Array, start: number, end: number): T | undefined {
     const bucket = this.buckets.get(hashBytes(bytes, start, end));
     if (bucket === undefined) return undefined;
     if (!Array.isArray(bucket)) return sameBytes(bucket.idBytes, bytes, start, end) ? bucket : undefined;

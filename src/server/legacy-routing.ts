@@ -9,6 +9,7 @@ import {
 } from '../legacy/index.js';
 import { FailureReason, PayloadKind, encodeDeliver, readUserList, type RouteSpans } from '../protocol/index.js';
 import type { Registry } from './registry.js';
+import type { RouteTarget } from './route-endpoints.js';
 import type { Session } from './session.js';
 import { countUndelivered, type RelayStats } from './stats.js';
 
@@ -95,7 +96,13 @@ export class LegacyTranslation {
  * Returns 0, or `REFUSED` when the message is not a JSON object with the
  * legacy fields or a user id is not an unsigned 64-bit integer.
  */
-export function deliverRouteToLegacy(target: Session, route: Buffer, spans: RouteSpans, i: number, translation: LegacyTranslation): number {
+export function deliverRouteToLegacy(
+  target: RouteTarget,
+  route: Buffer,
+  spans: RouteSpans,
+  i: number,
+  translation: LegacyTranslation,
+): number {
   const message = translation.of(route, spans);
   if (message === null) return FailureReason.REFUSED;
   const users = readUserList(route, spans.usersStart(i));

@@ -1,4 +1,5 @@
 import { HostIndex } from './host-index.js';
+import type { RouteTargets } from './route-endpoints.js';
 import type { Session } from './session.js';
 
 /**
@@ -6,9 +7,9 @@ import type { Session } from './session.js';
  * id's bytes read as latin1) on slow paths, and by the raw bytes of a frame on
  * the routing hot path.
  */
-export class Registry {
+export class Registry implements RouteTargets<Session> {
   private readonly byKey = new Map<string, Session>();
-  private readonly index = new HostIndex();
+  private readonly index = new HostIndex<Session>();
 
   get size(): number {
     return this.byKey.size;

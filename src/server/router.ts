@@ -16,14 +16,13 @@ import { HoldingWriter } from './held-delivery.js';
 import { LegacyTranslation, deliverRouteToLegacy } from './legacy-routing.js';
 import type { Parking } from './parking.js';
 import { SendKind, type PendingAnswers } from './pending-answers.js';
-import type { Registry } from './registry.js';
-import type { Session } from './session.js';
+import type { RouteSender, RouteTargets } from './route-endpoints.js';
 import { countUndelivered, type RelayStats } from './stats.js';
 
 /** A DELIVER to a ONCE target: stamped when the sender names its sends. */
 function deliver(
   writer: FrameWriter,
-  sender: Session,
+  sender: RouteSender,
   flags: number,
   seq: number,
   p: Buffer,
@@ -57,14 +56,14 @@ export class Router {
   private readonly parked = new HoldingWriter();
 
   constructor(
-    private readonly registry: Registry,
+    private readonly registry: RouteTargets,
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
     private readonly parking: Parking,
   ) {}
 
   /** Routes the ROUTE at `[start, end)` of `p` (a socket chunk it may share with other frames). */
-  route(sender: Session, p: Buffer, start: number, end: number): void {
+  route(sender: RouteSender, p: Buffer, start: number, end: number): void {
     const spans = this.spans;
     scanRoute(p, spans, start, end);
     const hostCount = spans.hostCount;

@@ -6,8 +6,7 @@ import { DeliverFlags, FailureReason, FrameType, PAYLOAD_KIND_MASK, scanSendUser
 import { HoldingWriter } from './held-delivery.js';
 import type { Parking } from './parking.js';
 import { SendKind } from './pending-answers.js';
-import type { Registry } from './registry.js';
-import type { Session } from './session.js';
+import type { RouteSender, RouteTargets } from './route-endpoints.js';
 import { countUndelivered, type RelayStats } from './stats.js';
 import { forEachUser, idAt } from './user-list-walk.js';
 
@@ -21,7 +20,7 @@ export class UsersRouter {
 
   constructor(
     private readonly table: PresenceTable,
-    private readonly registry: Registry,
+    private readonly registry: RouteTargets,
     private readonly stats: RelayStats,
     private readonly maxOutboundBytes: number,
     private readonly parking: Parking,
@@ -32,7 +31,7 @@ export class UsersRouter {
    * with that node's users; users online nowhere, and users on nodes that are
    * down or too far behind, come back in the report.
    */
-  route(sender: Session, p: Buffer): void {
+  route(sender: RouteSender, p: Buffer): void {
     const spans = scanSendUsers(p);
     // Users are kept as the offset of their length byte: no string per user
     // unless one fails.
@@ -123,7 +122,7 @@ export class UsersRouter {
     this.answer(sender, report!, spans.seq, spans.flags);
   }
 
-  private answer(sender: Session, report: ReportBuilder, seq: number, flags: number): void {
+  private answer(sender: RouteSender, report: ReportBuilder, seq: number, flags: number): void {
     const answer = report.encode(seq, flags);
     if (answer !== undefined) {
       sender.reportWriter().appendFrame(answer);
@@ -138,7 +137,7 @@ export class UsersRouter {
    * even that would not fit.
    */
   private refuseWhole(
-    sender: Session,
+    sender: RouteSender,
     p: Buffer,
     groups: UsersByNode<number>,
     failed: (host: string, reason: FailureReason, users: string[]) => void,
@@ -201,7 +200,7 @@ interface Origin {
 }
 
 /** The origin of a DELIVER from `sender` to a node that does (`once`) or does not read stamps. */
-function originFor(sender: Session, once: boolean, seq: number): Origin {
+function originFor(sender: RouteSender, once: boolean, seq: number): Origin {
   const stamped = once ? sender.stampedOrigin : undefined;
   return stamped === undefined ? { bytes: sender.origin, stamped: false, seq } : { bytes: stamped, stamped: true, seq };
 }

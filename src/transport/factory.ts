@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ErrorCodes, InvalidArgumentError, type RelayError } from '../errors.js';
+import { MeshControl } from '../mesh/mesh-control.js';
+import { MeshLink } from '../mesh/mesh-link.js';
+import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from '../mesh/mesh-options.js';
 import type { Secret } from '../secret.js';
 import type { Link, LinkContext, LinkEvents } from './link.js';
 import { REDIS_DEFAULTS, type RedisTransportOptions } from './redis/options.js';
@@ -18,6 +21,8 @@ export interface TransportOptions {
   redis?: RedisClientLike | undefined;
   redisOptions?: RedisTransportOptions | undefined;
   tls?: ConnectionOptions | undefined;
+  mesh?: MeshOptions | undefined;
+  nodeId?: string | undefined;
 }
 
 /** Which transport a client runs over, with what it needs; resolved once, from the options. */
@@ -35,6 +40,12 @@ export type TransportSpec =
       target: string | RedisClientLike;
       redis: Required<RedisTransportOptions>;
       secret: Secret | undefined;
+    }
+  | {
+      kind: 'mesh';
+      nodeId: string;
+      mesh: ResolvedMeshOptions;
+      secret: Secret | undefined;
     };
 
 /**
@@ -43,6 +54,7 @@ export type TransportSpec =
  * `rediss://` or a ready client in `redis` run without a relay, over Redis.
  */
 export function resolveTransport(options: TransportOptions, dialect: 'binary' | 'legacy', secret: Secret | undefined): TransportSpec {
+  if (options.mesh !== undefined) return meshTransport(options, dialect, secret);
   const redisTarget = options.redis ?? (isRedisUrl(options.url) ? options.url : undefined);
   if (redisTarget === undefined) {
     if (options.url === undefined)
@@ -68,6 +80,16 @@ export function resolveTransport(options: TransportOptions, dialect: 'binary' | 
       maxClockSkewMs: nonNegative('redisOptions.maxClockSkewMs', r.maxClockSkewMs ?? REDIS_DEFAULTS.maxClockSkewMs),
     },
   };
+}
+
+/** Mesh mode: no relay and no Redis to connect to, the node's own listener and links instead. */
+function meshTransport(options: TransportOptions, dialect: 'binary' | 'legacy', secret: Secret | undefined): TransportSpec {
+  if (dialect === 'legacy') throw new InvalidArgumentError('the legacy dialect runs over a Go hub, not in a mesh');
+  if (options.url !== undefined || options.redis !== undefined)
+    throw new InvalidArgumentError('mesh mode takes no url or redis: peers link directly');
+  if (options.tls !== undefined) throw new InvalidArgumentError('in mesh mode, TLS options go in mesh.tls');
+  const nodeId = options.nodeId ?? '';
+  return { kind: 'mesh', nodeId, mesh: resolveMeshOptions(options.mesh!, nodeId), secret };
 }
 
 /**
@@ -104,7 +126,21 @@ export function createLink(spec: TransportSpec, context: LinkContext, events: Li
       return new TcpLink({ ...context, dialect: spec.dialect, endpoint: spec.endpoint, secret: spec.secret, tls: spec.tls }, events);
     case 'redis':
       return new RedisLink({ ...context, target: spec.target, redis: spec.redis, secret: spec.secret, guard: guardOf(spec) }, events);
+    case 'mesh':
+      return new MeshLink({ ...context, mesh: spec.mesh, secret: spec.secret, control: meshControlOf(spec) }, events);
   }
+}
+
+const controls = new WeakMap<TransportSpec, MeshControl>();
+
+/** The mesh handle of the client whose spec this is (mesh mode only). */
+export function meshControlOf(spec: TransportSpec & { kind: 'mesh' }): MeshControl {
+  let control = controls.get(spec);
+  if (control === undefined) {
+    control = new MeshControl(spec.nodeId, spec.mesh.tls);
+    controls.set(spec, control);
+  }
+  return control;
 }
 
 /**
@@ -126,6 +162,7 @@ function guardOf(spec: TransportSpec & { kind: 'redis' }): ReplayGuard {
 
 /** Where a spec points, for messages. */
 export function describeTransport(spec: TransportSpec): string {
+  if (spec.kind === 'mesh') return `the mesh at ${spec.mesh.listen.host}:${spec.mesh.listen.port}`;
   if (spec.kind === 'tcp') return `the ${spec.tls ? 'TLS ' : ''}relay at ${spec.endpoint.host}:${spec.endpoint.port}`;
   return typeof spec.target === 'string' ? `redis at ${redactUrl(spec.target)}` : 'redis';
 }

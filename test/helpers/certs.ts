@@ -31,6 +31,8 @@ export interface TestPki {
   im2: KeyPair;
   /** Signed by {@link ca}: CN `node`, SAN `URI:spiffe://cluster/im-3`. */
   im3: KeyPair;
+  /** Signed by {@link ca}: a mesh node's certificate, for 127.0.0.1 and localhost, good as server and as client. */
+  meshNode: KeyPair;
   /** A second CA nobody trusts. */
   otherCa: KeyPair;
   /** Signed by {@link otherCa}, for 127.0.0.1 and localhost like {@link server}. */
@@ -117,6 +119,10 @@ export function createTestPki(): TestPki {
       im1: makeLeaf(dir, 'im-1', 'ca', 'im-1', ['subjectAltName=DNS:im-1', CLIENT]),
       im2: makeLeaf(dir, 'im-2', 'ca', 'im-2', [CLIENT]),
       im3: makeLeaf(dir, 'im-3', 'ca', 'node', ['subjectAltName=URI:spiffe://cluster/im-3', CLIENT]),
+      meshNode: makeLeaf(dir, 'mesh-node', 'ca', 'mesh-node', [
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        'extendedKeyUsage=serverAuth,clientAuth',
+      ]),
       otherCa,
       untrustedServer: makeLeaf(dir, 'untrusted-server', 'other-ca', 'localhost', SERVER_NAMES),
       untrustedIm1: makeLeaf(dir, 'untrusted-im-1', 'other-ca', 'im-1', ['subjectAltName=DNS:im-1', CLIENT]),
