@@ -2,7 +2,7 @@
  * The imrelay benchmark harness.
  *
  *   node --import tsx bench/run.ts [--quick] [--no-write] [--only=capacity,e2e,slow]
- *                                  [--systems=imrelay,imrelay-redis,loop,redis,imrelay-redis-cluster,redis-cluster,nats] [--workloads=small,binary,fanout,large]
+ *                                  [--systems=imrelay,imrelay-mesh,imrelay-redis,loop,redis,imrelay-redis-cluster,redis-cluster,nats] [--workloads=small,binary,fanout,large]
  *   node --import tsx bench/run.ts --render   (rewrite latest.md, latest.svg and the doc from latest.json)
  *
  * 1. Relay capacity (bench/capacity/): the relay alone in its own process,

@@ -12,6 +12,7 @@ import { summarize } from '../lib/percentiles.js';
 import { sleep, waitUntil } from '../lib/time.js';
 import { emit, serve } from '../lib/worker.js';
 import { imrelaySystem } from './systems/imrelay.js';
+import { imrelayMeshSystem } from './systems/imrelay-mesh.js';
 import { imrelayRedisSystem } from './systems/imrelay-redis.js';
 import { loopSystem } from './systems/loop.js';
 import { natsSystem } from './systems/nats.js';
@@ -36,6 +37,8 @@ async function makeSystem(name: string, port: number): Promise<System> {
   switch (name) {
     case 'imrelay':
       return imrelaySystem(port);
+    case 'imrelay-mesh':
+      return imrelayMeshSystem();
     case 'imrelay-redis':
       return imrelayRedisSystem(port, { cluster: false });
     case 'imrelay-redis-cluster':

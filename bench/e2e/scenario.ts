@@ -1,7 +1,8 @@
 /**
  * End to end: RelayClient nodes (2 senders, 4 or 10 receivers) in one
  * process, the relay in another (or, for imrelay-redis, redis-server in
- * place of the relay, or a three-master Redis Cluster), and the same loop
+ * place of the relay, or a three-master Redis Cluster; for imrelay-mesh,
+ * no server: the nodes link to each other directly), and the same loop
  * over the baselines: the
  * loop's own ceiling (in-process, no network), hand-rolled Redis pub/sub and
  * hand-rolled NATS, each with its server in its own process. Each workload
@@ -27,6 +28,7 @@ interface SystemSpec {
 export const SYSTEMS: SystemSpec[] = [
   { name: 'loop', label: 'loop ceiling (in-process)', binaries: [], start: () => Promise.resolve(undefined) },
   { name: 'imrelay', label: 'imrelay', binaries: [], start: () => startRelay() },
+  { name: 'imrelay-mesh', label: 'imrelay mesh (no relay)', binaries: [], start: () => Promise.resolve(undefined) },
   {
     name: 'imrelay-redis',
     label: 'imrelay over Redis (no relay)',
@@ -53,10 +55,10 @@ export const SYSTEMS: SystemSpec[] = [
 ];
 
 /** Systems whose failure fails the bench (the baselines' failures are recorded and reported). */
-const ESSENTIAL = new Set(['loop', 'imrelay', 'imrelay-redis', 'imrelay-redis-cluster']);
+const ESSENTIAL = new Set(['loop', 'imrelay', 'imrelay-mesh', 'imrelay-redis', 'imrelay-redis-cluster']);
 
 /** Every system, in the order runs go (each workload over all of them back to back). */
-export const SYSTEM_ORDER = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
+export const SYSTEM_ORDER = ['loop', 'imrelay', 'imrelay-mesh', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
 
 /**
  * Whose peak a system's half-peak run is offered half of: a Redis row and

@@ -12,6 +12,7 @@ const W = 1000;
 const COLORS: Record<string, string> = {
   imrelay: '#1f6fb4',
   'imrelay relay': '#1f6fb4',
+  'imrelay-mesh': '#6baed6',
   loop: '#8c8c8c',
   'raw TCP pipe (limit)': '#8c8c8c',
   redis: '#c8372d',
@@ -111,7 +112,7 @@ export function renderSvg(r: Results): string {
   }
 
   const workloads = [...new Set(r.e2e.map((e) => e.workload))];
-  const order = ['loop', 'imrelay', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
+  const order = ['loop', 'imrelay', 'imrelay-mesh', 'imrelay-redis', 'redis', 'imrelay-redis-cluster', 'redis-cluster', 'nats'];
   for (const w of workloads) {
     const rows = r.e2e.filter((e) => e.workload === w);
     const label = rows[0]!.workloadLabel;

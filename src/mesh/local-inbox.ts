@@ -87,6 +87,7 @@ export class LocalInbox implements RouteTarget, RouteSender {
   /** Hands everything written so far to the client, frame by frame. */
   readonly flush = (): void => {
     this.scheduled = false;
+    if (this.closed) return;
     this.ackRun.seal(this.writer);
     if (this.writer.length === 0) return;
     const parts = this.writer.take();

@@ -95,6 +95,7 @@ export class MeshLink implements Link, MeshLinkHandle {
       for (const part of parts) this.decoder.push(part);
       let frame: Buffer | undefined;
       while (!this.closed && (frame = this.decoder.next()) !== undefined) this.node.fromClient(frame);
+      this.node.flushNow();
     } catch (err) {
       // What would make a relay close a node's connection: the client wrote something it must not.
       this.destroy(err instanceof RelayError ? err : new ProtocolError(String(err)));

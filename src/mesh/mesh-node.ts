@@ -220,6 +220,20 @@ export class MeshNode {
     }
   }
 
+  /**
+   * The client's write is done (one flush of its batch): what it routed goes
+   * out on the links now, and what it owes itself (its own deliveries,
+   * answers) is handed back as soon as the client's write has returned,
+   * rather than one more turn of the event loop later (a turn is most of a
+   * message's latency inside one process). Never during the write: the
+   * client records its sends after writing them, and an answer must not
+   * come before that.
+   */
+  flushNow(): void {
+    this.flusher.run();
+    queueMicrotask(this.inbox.flush);
+  }
+
   /** Resolves once every send so far is answered, or after `timeoutMs`. */
   async answered(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -285,6 +299,8 @@ export class MeshNode {
       // A link replaced, or not adopted (a duplicate being closed): what it still carries is ignored.
       if (peer !== undefined && peer.conn === conn) this.intake.frame(peer, buf, start, end);
     },
+    // What one socket read brought for the application goes to it now, not a turn later.
+    read: (): void => this.inbox.flush(),
     closed: (conn: PeerConnection, error: RelayError | undefined): void => this.onConnClosed(conn, error),
   };
 

@@ -45,6 +45,8 @@ export interface PeerConnectionEvents {
   up(conn: PeerConnection): void;
   /** A frame after the handshake, at `[start, end)` of `buf`. */
   frame(conn: PeerConnection, buf: Buffer, start: number, end: number): void;
+  /** Every frame of one socket read was handed over: a batch ends here. */
+  read(conn: PeerConnection): void;
   /** The connection is gone (undefined: closed by this end, in order). */
   closed(conn: PeerConnection, error: RelayError | undefined): void;
 }
@@ -187,6 +189,7 @@ export class PeerConnection implements Flushable {
         if (this.state === 'up') this.events.frame(this, holder, decoder.frameStart, decoder.frameEnd);
         else this.handshake(holder.subarray(decoder.frameStart, decoder.frameEnd));
       }
+      if (this.state === 'up') this.events.read(this);
     } catch (err) {
       const error = err instanceof RelayError ? err : new ProtocolError(String(err));
       // A refused handshake is said (coded) so that the other end knows why; a broken stream is just cut.
