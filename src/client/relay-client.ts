@@ -455,14 +455,14 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     };
   }
 
-  private onReady({ maxFrameBytes, features, localAddress }: LinkTerms): void {
+  private onReady({ maxFrameBytes, features, localAddress, resends }: LinkTerms): void {
     this.localAddress = localAddress;
     this.relayMaxFrameBytes = maxFrameBytes;
     this.counters.welcomes++;
     // Both ends speak ONCE: deliveries are numbered and acknowledged (the
     // first CONSUMED goes first), sends kept until answered, to be written again.
     const once = (features & Features.ONCE) !== 0 && this.options.dialect === 'binary';
-    this.ledger.retaining = once;
+    this.ledger.retaining = once || resends === true;
     this.intake.linkUp(once);
     this.intake.write(this.ledger.writer);
     // Every welcome from a relay that keeps presence gets a RESET, an empty one

@@ -65,6 +65,13 @@ export interface LinkTerms {
   features: number;
   /** This end's `ip:port`: the node id a Go hub knows this node by (legacy dialect). */
   localAddress: string;
+  /**
+   * The transport stamps every DELIVER with the send's name, so a receiver
+   * drops a copy it already has: the client keeps its sends until answered
+   * and writes them again after a reconnect, as with `Features.ONCE`, but
+   * deliveries are not numbered. Set by the Redis link.
+   */
+  resends?: boolean | undefined;
 }
 
 /**

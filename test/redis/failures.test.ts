@@ -207,8 +207,9 @@ describe('redis-server killed (SIGKILL) and restarted mid-stream', () => {
       // The receivers were back first: each of them took it.
       expect((o as { value: SendReport }).value, `s${n}`).toEqual({ delivered: RECEIVERS, offline: {} });
     }
-    // In flight at the kill: a report, or ERR_CONNECTION_LOST; never anything else, never pending.
-    for (const o of outcomes) if (o.status === 'rejected') expect(codeOf(o.reason)).toBe(ErrorCodes.CONNECTION_LOST);
+    // In flight at the kill: kept, published again after the restart, and answered by that publish;
+    // none is left with an unknown outcome (ERR_CONNECTION_LOST), none pending.
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => codeOf((o as { reason: unknown }).reason))).toEqual([]);
 
     // Resubscribed: a message to each node after the restart is delivered.
     await barrier(s, inboxes);
@@ -312,12 +313,14 @@ describe('redis-server frozen (SIGSTOP): connections open, nothing answers', () 
     const up = Promise.all([a, b].map((c) => waitForEvent(c, 'connect', 8_000)));
     thaw();
     await up;
-    // Written before the freeze was noticed: a report, or ERR_CONNECTION_LOST; settled either way.
+    // Written before the freeze was noticed: kept, and published again once Redis is back.
     const o = await withTimeout(during, 6_000, 'the send made while frozen');
-    if (o.status === 'rejected') expect(codeOf(o.reason)).toBe(ErrorCodes.CONNECTION_LOST);
+    expect(o.status).toBe('fulfilled');
+    const report = (o as { value: SendReport }).value;
     expect(await a.send({ b: ['u'] }, 'after')).toEqual({ delivered: ['b'], offline: {} });
     await barrier(a, { b: inbox });
-    expect(inbox.messages.filter((m) => m !== 'while frozen')).toEqual(['after']);
+    // Reported delivered, it arrived once (a copy published before the freeze and again after is dropped); else not at all.
+    expect(inbox.messages).toEqual(report.delivered.includes('b') ? ['while frozen', 'after'] : ['after']);
   });
 });
 

@@ -218,6 +218,8 @@ export class RedisLink implements Link {
       maxFrameBytes: this.options.maxFrameBytes,
       features: Features.FAILURE_NOTICES | Features.PRESENCE | Features.ACKS,
       localAddress: '',
+      // DELIVERs are stamped: what was not answered when Redis went is published again, and receivers drop repeats.
+      resends: true,
     });
   }
 

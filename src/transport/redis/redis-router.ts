@@ -16,7 +16,7 @@ import {
   readUserList,
   scanRoute,
   scanSendUsers,
-  writeDeliver,
+  writeStampedDeliver,
   type PayloadKind,
 } from '../../protocol/index.js';
 import type { StreamId } from './channel-format.js';
@@ -77,7 +77,8 @@ export class RedisRouter {
   private readonly acks = new AckRun();
   private readonly spans = new RouteSpans();
   private readonly reportSpans = new RouteSpans();
-  private readonly origin: Buffer;
+  /** The sender's id with its length byte, then its incarnation: every DELIVER is stamped, so that a resend is known. */
+  private readonly stampedOrigin: Buffer;
   /** Frames waiting behind one that needs a round trip. */
   private readonly pending: Buffer[] = [];
   private pumping = false;
@@ -100,7 +101,7 @@ export class RedisRouter {
     private readonly options: RouterOptions,
     private readonly sink: RouterSink,
   ) {
-    this.origin = options.stream.origin;
+    this.stampedOrigin = Buffer.concat([options.stream.origin, options.stream.incarnation]);
     this.outbox = new Outbox(options.stream, options.prefix, options.mac);
     this.slots = pub.isCluster === true ? new SlotRefresher(pub) : undefined;
   }
@@ -197,10 +198,11 @@ export class RedisRouter {
     sends.addRoute(frame);
     for (let i = 0; i < spans.hostCount; i++) {
       const lane = this.outbox.laneFor(frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i)));
-      writeDeliver(
+      writeStampedDeliver(
         lane.writer,
-        this.origin,
+        this.stampedOrigin,
         spans.flags,
+        spans.seq,
         frame,
         spans.usersStart(i),
         spans.usersEnd(i),
@@ -225,7 +227,7 @@ export class RedisRouter {
     const send: UsersSend = { seq, flags, nodes: [], users: [], batches: [], nowhere: groups.nowhere };
     for (const [node, list] of groups.byNode) {
       const lane = this.outbox.laneFor(node);
-      lane.writer.appendFrame(encodeDeliver(this.options.nodeId, list, kind, payload));
+      lane.writer.appendFrame(encodeDeliver(this.options.nodeId, list, kind, payload, { incarnation: this.options.stream.incarnation, seq }));
       send.nodes.push(node);
       send.users.push(list);
       send.batches.push(lane.open);
