@@ -41,7 +41,6 @@ export class DeliveryWindow {
   private tickets = new Uint32Array(INITIAL);
   private routedAt = new Float64Array(INITIAL);
   private starts = new Float64Array(INITIAL);
-  private ends = new Float64Array(INITIAL);
   /** Bytes taken from the owner's writer so far: positions count from the start of the connection. */
   private streamPos = 0;
   private retained: Buffer[] = [];
@@ -86,7 +85,6 @@ export class DeliveryWindow {
     this.tickets[i] = ticket;
     this.routedAt[i] = at;
     this.starts[i] = start;
-    this.ends[i] = this.streamPos + this.owner.writer.length;
   }
 
   /**
@@ -259,7 +257,9 @@ export class DeliveryWindow {
   private bytesOf(n: number): Buffer {
     const i = n & this.mask;
     const start = this.starts[i]!;
-    const end = this.ends[i]!;
+    // Its end is not kept (a store per delivery saved): the frame's length prefix says it.
+    if (start + FRAME_HEADER_BYTES > this.streamPos) this.retain(this.owner.writer.take());
+    const end = start + FRAME_HEADER_BYTES + this.readLengthAt(start);
     if (end > this.streamPos) this.retain(this.owner.writer.take());
     const out = Buffer.allocUnsafe(end - start);
     let k = 0;
@@ -276,6 +276,13 @@ export class DeliveryWindow {
     return out;
   }
 
+  /** The length prefix of the frame at stream position `pos` (never split: a frame's head is written in one piece). */
+  private readLengthAt(pos: number): number {
+    let k = 0;
+    while (this.retainedAt[k]! + this.retained[k]!.length <= pos) k++;
+    return this.retained[k]!.readUInt32LE(pos - this.retainedAt[k]!);
+  }
+
   private grow(): void {
     const capacity = (this.mask + 1) * 2;
     const newMask = capacity - 1;
@@ -283,7 +290,6 @@ export class DeliveryWindow {
     const tickets = new Uint32Array(capacity);
     const routedAt = new Float64Array(capacity);
     const starts = new Float64Array(capacity);
-    const ends = new Float64Array(capacity);
     for (let n = this.settled; n !== this.written;) {
       n = (n + 1) >>> 0;
       const from = n & this.mask;
@@ -292,13 +298,11 @@ export class DeliveryWindow {
       tickets[to] = this.tickets[from]!;
       routedAt[to] = this.routedAt[from]!;
       starts[to] = this.starts[from]!;
-      ends[to] = this.ends[from]!;
     }
     this.answers = answers;
     this.tickets = tickets;
     this.routedAt = routedAt;
     this.starts = starts;
-    this.ends = ends;
     this.mask = newMask;
   }
 }
