@@ -6,7 +6,7 @@
  *   node --import tsx bench/profile.ts [--case=relay-1h] [--quick]
  *       the relay process during a capacity run (cases: relay-1h,
  *       relay-1h-report, relay-10h, relay-10h-report)
- *   node --import tsx bench/profile.ts --nodes [--workload=small] [--quick]
+ *   node --import tsx bench/profile.ts --nodes [--workload=small] [--system=imrelay-redis] [--quick]
  *       the RelayClient node process during an end-to-end peak run
  *
  * The profile is kept in bench/results/profile/ (git-ignored); the summary
@@ -46,9 +46,10 @@ let window: { fromMicros: number; toMicros: number } | undefined;
 let name: string;
 if (nodes) {
   const workload = value('workload') ?? 'small';
+  const system = value('system') ?? 'imrelay';
   const { rows, errors } = await runEndToEnd(config, {
     log,
-    systems: ['imrelay'],
+    systems: [system],
     workloads: [workload],
     modes: ['peak'],
     nodesExecArgv: profileFlags,
@@ -58,7 +59,7 @@ if (nodes) {
     log(`the run failed: ${errors.join('; ') || row?.skipped}`);
     process.exit(1);
   }
-  name = `nodes-${workload}`;
+  name = system === 'imrelay' ? `nodes-${workload}` : `nodes-${system}-${workload}`;
   title = `RelayClient node process, end to end: ${row.workloadLabel}, peak`;
   figures =
     `During the run: ${int(row.messagesPerSecond)} msg/s, ${dec(row.nodeCpuMicrosPerMessage)} µs of node-process CPU per message ` +
