@@ -227,7 +227,9 @@ export class RedisRouter {
     const send: UsersSend = { seq, flags, nodes: [], users: [], batches: [], nowhere: groups.nowhere };
     for (const [node, list] of groups.byNode) {
       const lane = this.outbox.laneFor(node);
-      lane.writer.appendFrame(encodeDeliver(this.options.nodeId, list, kind, payload, { incarnation: this.options.stream.incarnation, seq }));
+      lane.writer.appendFrame(
+        encodeDeliver(this.options.nodeId, list, kind, payload, { incarnation: this.options.stream.incarnation, seq }),
+      );
       send.nodes.push(node);
       send.users.push(list);
       send.batches.push(lane.open);
