@@ -10,6 +10,7 @@ import { Router } from '../server/router.js';
 import { emptyStats, type RelayStats } from '../server/stats.js';
 import { UsersRouter } from '../server/users-router.js';
 import type { Endpoint } from '../transport/url.js';
+import { AcceptGuard } from './accept-guard.js';
 import { LocalInbox } from './local-inbox.js';
 import { MeshDirectory } from './mesh-directory.js';
 import type { ResolvedMeshOptions } from './mesh-options.js';
@@ -86,6 +87,9 @@ export class MeshNode {
   private readonly upAt = new Map<string, number>();
   /** Connections not through their handshake yet. */
   private readonly pending = new Set<PeerConnection>();
+  /** Accepted connections in their handshake, with the address they came from. */
+  private readonly accepted = new Map<PeerConnection, string>();
+  private readonly guard: AcceptGuard;
   /** Peers that said goodbye: not waited for (nothing is parked for them) until they link again. */
   private readonly left = new Set<string>();
   /** Peers that left (goodbye) or dropped: their users go when the grace ends. */
@@ -116,6 +120,7 @@ export class MeshNode {
       heartbeatMs: mesh.heartbeatIntervalMs,
       secret: options.secret,
     };
+    this.guard = new AcceptGuard(mesh.maxPendingConnections);
     this.directory = new MeshDirectory(this.selfKey, mesh.maxUsersPerNode);
     this.inbox = new LocalInbox(
       options.nodeId,
@@ -279,14 +284,25 @@ export class MeshNode {
       socket.destroy();
       return;
     }
-    const unproven = [...this.pending].filter((c) => !c.dialed).length;
-    if (unproven >= this.options.mesh.maxPendingConnections) {
+    const address = socket.remoteAddress ?? '';
+    if (!this.guard.admit(address, Date.now())) {
       this.stats.connectionsRefused++;
       socket.destroy();
       return;
     }
-    this.track(new PeerConnection(socket, false, undefined, this.self, this.flusher, this.connEvents, this.handshakeMs));
+    const conn = new PeerConnection(socket, false, undefined, this.self, this.flusher, this.connEvents, this.handshakeMs);
+    this.accepted.set(conn, address);
+    this.track(conn);
   };
+
+  /** An accepted connection's handshake is over, through or not: the guard counts it out. */
+  private handshakeOver(conn: PeerConnection, error: RelayError | undefined): void {
+    const address = this.accepted.get(conn);
+    if (address === undefined) return;
+    this.accepted.delete(conn);
+    if (error?.code === 'ERR_AUTH') this.stats.authFailures++;
+    this.guard.done(address, error?.code === 'ERR_AUTH', Date.now());
+  }
 
   private track(conn: PeerConnection): void {
     this.pending.add(conn);
@@ -306,6 +322,7 @@ export class MeshNode {
 
   private onUp(conn: PeerConnection): void {
     this.pending.delete(conn);
+    this.handshakeOver(conn, undefined);
     if (this.closed) {
       conn.end();
       return;
@@ -356,6 +373,7 @@ export class MeshNode {
 
   private onConnClosed(conn: PeerConnection, error: RelayError | undefined): void {
     this.pending.delete(conn);
+    this.handshakeOver(conn, error);
     const id = conn.peerId || conn.expected;
     const peer = id === undefined ? undefined : this.linked.get(id);
     if (peer !== undefined && peer.conn === conn) {

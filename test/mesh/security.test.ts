@@ -67,8 +67,15 @@ class RawPeer {
     this.socket.write(encodeFrame(payload));
   }
 
+  /** The next frame from the node; rejects when the connection closes first. */
   async next(): Promise<Buffer> {
-    while (this.frames.length === 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (this.frames.length === 0) {
+      if (this.socket.destroyed) throw new Error(`${this.id}: closed before a frame came`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        this.socket.once('close', resolve);
+      });
+    }
     return this.frames.shift()!;
   }
 
@@ -182,6 +189,32 @@ describe('mesh security', () => {
     await withTimeout(read, 3_000, 'honest message read');
     expect(messages).not.toContain('forged');
     expect(messages.filter((m) => typeof m === 'number').length).toBeLessThanOrEqual(4);
+  });
+
+  it('turns an address away for a while after repeated failed handshakes', async () => {
+    const a = meshNode('im-1');
+    await a.connect();
+    const address = a.mesh!.address!;
+    // Guesses one after the other: the first few are answered (a refusal each), then the address is turned away.
+    // (Each failure past the third turns the address away for twice as long: 100 ms, 200 ms, ... so
+    // however slow this machine, a guess soon comes within the time it is turned away.)
+    let answered = 0;
+    let refused = false;
+    for (let i = 0; i < 10 && !refused; i++) {
+      const guess = new RawPeer(address, `guess-${i}`, `guess ${i}`, 'im-1');
+      guess.write(encodeMeshHello(guess.hello));
+      const hello = await guess.next().catch(() => undefined);
+      refused = hello === undefined;
+      if (refused) break;
+      answered++;
+      guess.write(encodeMeshAuth(meshProof(`guess ${i}`, guess.hello, decodeMeshHello(hello))));
+      await guess.closed;
+    }
+    // The first three are free; one was then closed on arrival, before its hello was answered.
+    expect(refused).toBe(true);
+    expect(answered).toBeGreaterThanOrEqual(4);
+    expect(a.mesh!.stats()!.authFailures).toBe(answered);
+    expect(a.mesh!.stats()!.connectionsRefused).toBe(1);
   });
 
   it('cuts a peer announcing more users than maxUsersPerNode', async () => {
