@@ -1,12 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { ClosedError, ConnectionLostError, NotConnectedError, SendFailedError, UnsupportedError, type RelayError } from '../errors.js';
 import { Features, PresenceOp, Scratch, type RouteTable, type UserId } from '../protocol/index.js';
-import type { MeshControl } from '../mesh/mesh-control.js';
+import { meshMetricsSource, type MeshControl } from '../mesh/mesh-control.js';
 import { describeTransport, meshControlOf } from '../transport/factory.js';
 import type { LinkTerms } from '../transport/link.js';
 import { ClientCounters } from '../metrics/client-counters.js';
 import { logClientEvents } from '../metrics/client-log.js';
 import { writeClientMetrics } from '../metrics/client-metrics.js';
+import { writeMeshMetrics } from '../metrics/mesh-metrics.js';
 import { noopLogger } from '../metrics/logger.js';
 import { AnnouncedUsers, writePresence } from './announced-users.js';
 import { DeliveryIntake } from './delivery-intake.js';
@@ -302,7 +303,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
    * queued, bytes buffered. See `docs/operations.md` (Monitoring).
    */
   metrics(): string {
-    return writeClientMetrics({
+    const client = writeClientMetrics({
       nodeId: this.nodeId,
       connected: this.connected,
       counters: this.counters,
@@ -313,6 +314,9 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       sendsWaiting: this.ledger.queuedCount,
       presenceUsers: this.announced.size,
     });
+    const control = this.mesh;
+    const mesh = control === undefined ? undefined : meshMetricsSource(control, this.nodeId);
+    return mesh === undefined ? client : client + writeMeshMetrics(mesh);
   }
 
   /** A short summary for logs; options and secrets stay out of it. */

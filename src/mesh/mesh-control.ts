@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { RelayError } from '../errors.js';
+import type { MeshMetricsSource } from '../metrics/mesh-metrics.js';
 import type { RelayStats } from '../server/stats.js';
 import type { Endpoint } from '../transport/url.js';
 import type { MeshPeerState } from './mesh-node.js';
@@ -65,6 +66,7 @@ export interface MeshLinkHandle {
   readonly address: string | undefined;
   peers(): MeshPeerState[];
   stats(): RelayStats;
+  directoryUsers(): number;
   setPeers(peers: ReadonlyMap<string, Endpoint>): void;
 }
 
@@ -80,4 +82,11 @@ export function attachMeshLink(control: MeshControl, link: MeshLinkHandle | unde
 /** The client's link `link` is gone. */
 export function detachMeshLink(control: MeshControl, link: MeshLinkHandle): void {
   if (links.get(control) === link) links.delete(control);
+}
+
+/** What `client.metrics()` reads of a client's mesh (undefined before the node listens). */
+export function meshMetricsSource(control: MeshControl, nodeId: string): MeshMetricsSource | undefined {
+  const link = links.get(control);
+  if (link === undefined) return undefined;
+  return { nodeId, peers: link.peers(), stats: link.stats(), directoryUsers: link.directoryUsers() };
 }

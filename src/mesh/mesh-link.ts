@@ -8,7 +8,7 @@ import type { Endpoint } from '../transport/url.js';
 import type { MeshDiscovery } from './discovery/discovery.js';
 import { RedisDiscovery } from './discovery/redis-discovery.js';
 import { attachMeshLink, detachMeshLink, type MeshControl, type MeshLinkHandle } from './mesh-control.js';
-import { MeshNode, type MeshPeerState } from './mesh-node.js';
+import { MeshNode, endpointUrl, type MeshPeerState } from './mesh-node.js';
 import { resolvePeers, type ResolvedMeshOptions } from './mesh-options.js';
 
 /** How long closing waits for the answers of sends already made (as a relay's close bound). */
@@ -73,7 +73,7 @@ export class MeshLink implements Link, MeshLinkHandle {
   get address(): string | undefined {
     const bound = this.node.address;
     if (bound === undefined) return undefined;
-    return this.options.mesh.advertise ?? `${this.options.mesh.tls ? 'tls' : 'tcp'}://${formatHost(bound.host)}:${bound.port}`;
+    return this.options.mesh.advertise ?? endpointUrl(bound, this.options.mesh.tls);
   }
 
   peers(): MeshPeerState[] {
@@ -82,6 +82,10 @@ export class MeshLink implements Link, MeshLinkHandle {
 
   stats(): RelayStats {
     return { ...this.node.stats };
+  }
+
+  directoryUsers(): number {
+    return this.node.directory.table.userCount;
   }
 
   /** Replaces the static peers map (urls as in `mesh.peers`). */
@@ -168,8 +172,4 @@ export class MeshLink implements Link, MeshLinkHandle {
     detachMeshLink(this.options.control, this);
     this.events.onClose(reason);
   }
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -42,7 +42,7 @@ export interface MeshNodeOptions {
 /** A peer's link as {@link MeshNode.peers} lists it. */
 export interface MeshPeerState {
   id: string;
-  /** Where this node dials it (undefined for a peer known only because it dialed in). */
+  /** The url this node dials it at (undefined for a peer known only because it dialed in). */
   address: string | undefined;
   linked: boolean;
   /** Users it announced, as this node's directory holds them. */
@@ -186,7 +186,7 @@ export class MeshNode {
       const endpoint = this.endpointOf(id);
       return {
         id,
-        address: endpoint === undefined ? undefined : `${endpoint.host}:${endpoint.port}`,
+        address: endpoint === undefined ? undefined : endpointUrl(endpoint, this.options.mesh.tls),
         linked: this.linked.has(id),
         users: this.directory.table.usersOf(hostKey(id))?.size ?? 0,
       };
@@ -448,4 +448,10 @@ export class MeshNode {
   private endpointOf(id: string): Endpoint | undefined {
     return this.staticPeers.get(id) ?? this.discovered.get(id);
   }
+}
+
+/** `tcp://host:port` or `tls://host:port`, an IPv6 host in brackets. */
+export function endpointUrl(endpoint: Endpoint, tls: boolean): string {
+  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  return `${tls ? 'tls' : 'tcp'}://${host}:${endpoint.port}`;
 }

@@ -124,8 +124,8 @@ describe('mesh links', () => {
     await arrived;
     const addresses = addressesOf(nodes);
     expect(nodes[0]!.mesh!.list()).toEqual([
-      { id: 'n2', address: addresses['n2']!.slice('tcp://'.length), linked: true, users: 2 },
-      { id: 'n3', address: addresses['n3']!.slice('tcp://'.length), linked: true, users: 1 },
+      { id: 'n2', address: addresses['n2'], linked: true, users: 2 },
+      { id: 'n3', address: addresses['n3'], linked: true, users: 1 },
     ]);
   });
 });

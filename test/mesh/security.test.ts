@@ -207,7 +207,7 @@ describe('mesh security', () => {
       refused = hello === undefined;
       if (refused) break;
       answered++;
-      guess.write(encodeMeshAuth(meshProof(`guess ${i}`, guess.hello, decodeMeshHello(hello))));
+      guess.write(encodeMeshAuth(meshProof(`guess ${i}`, guess.hello, decodeMeshHello(hello!))));
       await guess.closed;
     }
     // The first three are free; one was then closed on arrival, before its hello was answered.
