@@ -94,6 +94,38 @@ describe('mesh delivery', () => {
     expect((await fresh).delivered).toEqual(['im-2']);
   });
 
+  it('reports overflow for a peer whose buffer is full (maxOutboundBytes) without waiting for the delivery bound, and delivers the rest', async () => {
+    const [a, b] = await startMesh<string>(['im-1', 'im-2'], {
+      deliveryHighWaterMark: 4,
+      mesh: { maxOutboundBytes: 16 * 1024, deliveryTimeoutMs: 5_000 },
+    });
+    // 40 sends of 2 KB in one go: 4 fit im-2's window, 4 more im-1 may write, a few wait in im-1's
+    // 16 KiB buffer, and the rest find it full: overflow, decided as they are routed.
+    const body = 'x'.repeat(2_000);
+    const started = Date.now();
+    const sends = Array.from({ length: 40 }, (_, i) => a!.send({ 'im-2': ['u'] }, `${i}:${body}`));
+    // The application reads; answers come in send order as it takes what it was sent.
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const d of b!) {
+        if (d.message === 'after') break;
+        got.push(Number(d.message.split(':')[0]));
+      }
+    })();
+    const reports = await Promise.all(sends);
+    // All answered well before the 5 s delivery bound: the overflow did not come from waiting.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const kept = reports.flatMap((r, i) => (r.reasons?.['im-2'] === 'overflow' ? [] : [i]));
+    expect(kept.length).toBeGreaterThanOrEqual(8);
+    expect(kept.length).toBeLessThan(40);
+    expect(reports.every((r) => r.delivered.includes('im-2') || r.reasons?.['im-2'] === 'overflow')).toBe(true);
+    expect(a!.mesh!.stats()!.overflows).toBe(40 - kept.length);
+    expect((await a!.send({ 'im-2': ['u'] }, 'after')).delivered).toEqual(['im-2']);
+    await reading;
+    // What was reported delivered arrived, in order; nothing reported overflow did.
+    expect(got).toEqual(kept);
+  });
+
   it('reports what waited for a peer offline at once when it leaves, and drops its users', async () => {
     const [a, b] = await startMesh(['im-1', 'im-2'], { mesh: { presenceGraceMs: 3_000 } });
     const probe = collectN(a!, 1);
