@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { writeProcessMetrics } from '../../src/cli/process-metrics.js';
 import { connectClient, startServer, useRelayHarness } from '../helpers/harness.js';
+import { meshNode } from '../helpers/mesh.js';
 
 useRelayHarness();
 
@@ -19,10 +20,17 @@ function families(text: string): Set<string> {
 }
 
 describe('docs/grafana-dashboard.json', () => {
-  it('queries only metrics the relay, imrelay serve and the nodes expose', async () => {
+  it('queries only metrics the relay, imrelay serve and the nodes (over a relay or in a mesh) expose', async () => {
     const { server, url } = await startServer();
     const client = await connectClient(url, 'im-1');
-    const exposed = new Set([...families(server.metrics()), ...families(client.metrics()), ...families(writeProcessMetrics('0.0.0'))]);
+    const mesh = meshNode('im-m');
+    await mesh.connect();
+    const exposed = new Set([
+      ...families(server.metrics()),
+      ...families(client.metrics()),
+      ...families(mesh.metrics()),
+      ...families(writeProcessMetrics('0.0.0')),
+    ]);
 
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[]; uid: string };
     const queried = new Set<string>();
@@ -44,6 +52,8 @@ describe('docs/grafana-dashboard.json', () => {
       'imrelay_protocol_errors_total',
       'imrelay_auth_failures_total',
       'imrelay_outbound_buffered_bytes',
+      'imrelay_mesh_peer_linked',
+      'imrelay_mesh_links_down_total',
     ]) {
       expect(queried, name).toContain(name);
     }
