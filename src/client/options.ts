@@ -3,6 +3,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { noopLogger, type Logger } from '../metrics/logger.js';
 import { checkNodeId } from '../protocol/node-id.js';
+import { positive } from '../option-checks.js';
 import { Secret } from '../secret.js';
 import { resolveTransport, type TransportSpec } from '../transport/factory.js';
 import type { MeshOptions } from '../mesh/mesh-options.js';
@@ -204,11 +205,4 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
     serializer: options.serializer,
     logger: options.logger ?? noopLogger,
   };
-}
-
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(`${name} must be a positive number, got ${String(value)}`);
-  }
-  return value;
 }

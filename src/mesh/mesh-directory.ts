@@ -3,9 +3,13 @@ import { PresenceTable } from '../presence/presence-table.js';
 import { PresenceOp, decodePresence, encodePresence } from '../protocol/index.js';
 import { forEachUser } from '../server/user-list-walk.js';
 
-/** The users a RESET_PART may carry: well under any frame limit a node accepts (1 KiB at least, 255 bytes an id). */
-const USERS_PER_PART = 2;
-const BYTES_PER_PART_SHARE = 4;
+/**
+ * Bytes of ids per RESET_PART: a quarter of the peer's frame limit, and at
+ * least two of the longest ids (a peer's limit is 1 KiB at the least).
+ */
+function partBytes(maxFrameBytes: number): number {
+  return Math.max(2 * (1 + 255), Math.floor(maxFrameBytes / 4));
+}
 
 /**
  * The cluster's presence as this node knows it, without a hub: its own
@@ -71,7 +75,7 @@ export class MeshDirectory {
     const frames: Buffer[] = [];
     let batch: string[] = [];
     let bytes = 0;
-    const limit = Math.max(USERS_PER_PART * 260, Math.floor(maxFrameBytes / BYTES_PER_PART_SHARE));
+    const limit = partBytes(maxFrameBytes);
     for (const key of this.table.usersOf(this.selfKey) ?? []) {
       const user = Buffer.from(key, 'latin1').toString('utf8');
       batch.push(user);

@@ -1,9 +1,9 @@
 import type { Server, Socket } from 'node:net';
-import { DuplicateNodeError, type RelayError } from '../errors.js';
+import { ClosedError, DuplicateNodeError, type RelayError } from '../errors.js';
 import { FrameType, decodeConsumed, decodeLocate } from '../protocol/index.js';
 import type { Secret } from '../secret.js';
 import { Flusher } from '../server/flusher.js';
-import { hostKey } from '../server/legacy-routing.js';
+import { hostKey } from '../server/host-index.js';
 import { locateAnswer } from '../server/locate-answer.js';
 import { Parking } from '../server/parking.js';
 import { Router } from '../server/router.js';
@@ -97,6 +97,8 @@ export class MeshNode {
   /** Peers from the map given and from discovery. */
   private staticPeers: ReadonlyMap<string, Endpoint>;
   private discovered: ReadonlyMap<string, Endpoint> = new Map();
+  private known: ReadonlySet<string> = new Set();
+  private knownKeys: ReadonlySet<string> = new Set();
   private readonly dialer: PeerDialer;
   private readonly intake: PeerIntake;
   private server: Server | undefined;
@@ -112,6 +114,7 @@ export class MeshNode {
     const { mesh } = options;
     this.selfKey = hostKey(options.nodeId);
     this.staticPeers = mesh.peers;
+    this.refreshKnown();
     this.self = {
       nodeId: options.nodeId,
       incarnation: options.incarnation,
@@ -133,7 +136,7 @@ export class MeshNode {
       },
     );
     this.targets.add(this.selfKey, this.inbox);
-    this.parking = new MeshParking(mesh.presenceGraceMs, mesh.maxOutboundBytes, (key) => this.knownKey(key) && !this.left.has(key));
+    this.parking = new MeshParking(mesh.presenceGraceMs, mesh.maxOutboundBytes, (key) => this.knownKeys.has(key) && !this.left.has(key));
     this.router = new Router(this.targets, this.stats, mesh.maxOutboundBytes, this.parking);
     this.usersRouter = new UsersRouter(this.directory.table, this.targets, this.stats, mesh.maxOutboundBytes, this.parking);
     this.intake = new PeerIntake(options.nodeId, this.inbox, this.directory, this.stats, mesh.maxOutboundBytes, (error) =>
@@ -146,7 +149,7 @@ export class MeshNode {
         busy: (id) => this.linked.has(id) || [...this.pending].some((c) => c.dialed && c.expected === id),
         endpoint: (id) => this.endpointOf(id),
         opened: (id, socket) =>
-          this.track(new PeerConnection(socket, true, id, this.self, this.flusher, this.connEvents, this.handshakeMs)),
+          this.pending.add(new PeerConnection(socket, true, id, this.self, this.flusher, this.connEvents, this.handshakeMs)),
       },
       Math.min(2_000, mesh.heartbeatIntervalMs),
     );
@@ -169,19 +172,20 @@ export class MeshNode {
     const tick = Math.max(10, Math.min(250, mesh.deliveryTimeoutMs / 4, mesh.heartbeatIntervalMs / 2));
     this.sweepTimer = setInterval(this.sweep, tick);
     this.sweepTimer.unref();
-    for (const id of this.knownIds()) this.dialer.schedule(id);
+    for (const id of this.known) this.dialer.schedule(id);
   }
 
   /** Replaces the peers given as a map (`setPeers`), or those found by discovery. */
   setPeers(peers: ReadonlyMap<string, Endpoint>, source: 'static' | 'discovery'): void {
     if (source === 'static') this.staticPeers = peers;
     else this.discovered = peers;
-    for (const id of this.knownIds()) if (!this.linked.has(id)) this.dialer.schedule(id);
+    this.refreshKnown();
+    for (const id of this.known) if (!this.linked.has(id)) this.dialer.schedule(id);
   }
 
   /** Every peer known or linked, with its state. */
   peers(): MeshPeerState[] {
-    const ids = new Set([...this.knownIds(), ...this.linked.keys()]);
+    const ids = new Set([...this.known, ...this.linked.keys()]);
     return [...ids].sort().map((id) => {
       const endpoint = this.endpointOf(id);
       return {
@@ -252,13 +256,8 @@ export class MeshNode {
    * this node `offline` at once, and drop its users), then the listener.
    */
   async stop(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.dialer.stop();
-    clearInterval(this.sweepTimer);
-    this.inbox.close();
-    for (const timer of this.dropTimers.values()) clearTimeout(timer);
-    for (const conn of this.pending) conn.fail(new DuplicateNodeError('this node is leaving the mesh'));
+    if (!this.halt()) return;
+    for (const conn of this.pending) conn.fail(new ClosedError('this node is leaving the mesh'));
     for (const peer of this.linked.values()) peer.conn.end();
     this.parking.close();
     this.flusher.run();
@@ -268,15 +267,21 @@ export class MeshNode {
 
   /** Cuts every link at once. */
   destroy(): void {
-    if (this.closed) return;
+    if (!this.halt()) return;
+    for (const conn of [...this.pending, ...[...this.linked.values()].map((p) => p.conn)]) conn.socket.destroy();
+    this.parking.close();
+    this.server?.close();
+  }
+
+  /** Stops dialing, sweeping and handing anything to the client; false when already stopped. */
+  private halt(): boolean {
+    if (this.closed) return false;
     this.closed = true;
     this.dialer.stop();
     clearInterval(this.sweepTimer);
     this.inbox.close();
     for (const timer of this.dropTimers.values()) clearTimeout(timer);
-    for (const conn of [...this.pending, ...[...this.linked.values()].map((p) => p.conn)]) conn.socket.destroy();
-    this.parking.close();
-    this.server?.close();
+    return true;
   }
 
   private readonly onAccept = (socket: Socket): void => {
@@ -292,7 +297,7 @@ export class MeshNode {
     }
     const conn = new PeerConnection(socket, false, undefined, this.self, this.flusher, this.connEvents, this.handshakeMs);
     this.accepted.set(conn, address);
-    this.track(conn);
+    this.pending.add(conn);
   };
 
   /** An accepted connection's handshake is over, through or not: the guard counts it out. */
@@ -302,10 +307,6 @@ export class MeshNode {
     this.accepted.delete(conn);
     if (error?.code === 'ERR_AUTH') this.stats.authFailures++;
     this.guard.done(address, error?.code === 'ERR_AUTH', Date.now());
-  }
-
-  private track(conn: PeerConnection): void {
-    this.pending.add(conn);
   }
 
   private readonly connEvents = {
@@ -436,13 +437,10 @@ export class MeshNode {
     this.inbox.window.sweep(now, deliveryTimeoutMs);
   };
 
-  private knownIds(): Set<string> {
-    return new Set([...this.staticPeers.keys(), ...this.discovered.keys()].filter((id) => id !== this.options.nodeId));
-  }
-
-  private knownKey(key: string): boolean {
-    for (const id of this.knownIds()) if (hostKey(id) === key) return true;
-    return false;
+  /** The peers known from the map and from discovery, by id and by key: set as either changes, read as routing parks. */
+  private refreshKnown(): void {
+    this.known = new Set([...this.staticPeers.keys(), ...this.discovered.keys()].filter((id) => id !== this.options.nodeId));
+    this.knownKeys = new Set([...this.known].map(hostKey));
   }
 
   private endpointOf(id: string): Endpoint | undefined {

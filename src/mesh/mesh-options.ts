@@ -1,5 +1,6 @@
 import type { SecureContextOptions } from 'node:tls';
 import { InvalidArgumentError } from '../errors.js';
+import { positiveInteger, timerMs } from '../option-checks.js';
 import { nodeIdProblem } from '../protocol/index.js';
 import type { RedisClientLike } from '../transport/redis/redis-client-like.js';
 import { TlsSettings } from '../transport/tcp/tls-settings.js';
@@ -129,13 +130,13 @@ export function resolveMeshOptions(mesh: MeshOptions, nodeId: string): ResolvedM
     advertise: mesh.advertise,
     discovery: mesh.discovery,
     discoveryPrefix: mesh.discoveryPrefix ?? MESH_DEFAULTS.discoveryPrefix,
-    discoveryLivenessMs: period('mesh.discoveryLivenessMs', mesh.discoveryLivenessMs ?? MESH_DEFAULTS.discoveryLivenessMs),
-    heartbeatIntervalMs: period('mesh.heartbeatIntervalMs', mesh.heartbeatIntervalMs ?? MESH_DEFAULTS.heartbeatIntervalMs),
-    presenceGraceMs: period('mesh.presenceGraceMs', mesh.presenceGraceMs ?? MESH_DEFAULTS.presenceGraceMs),
-    deliveryTimeoutMs: period('mesh.deliveryTimeoutMs', mesh.deliveryTimeoutMs ?? MESH_DEFAULTS.deliveryTimeoutMs),
-    maxOutboundBytes: count('mesh.maxOutboundBytes', mesh.maxOutboundBytes ?? MESH_DEFAULTS.maxOutboundBytes),
-    maxUsersPerNode: count('mesh.maxUsersPerNode', mesh.maxUsersPerNode ?? MESH_DEFAULTS.maxUsersPerNode),
-    maxPendingConnections: count('mesh.maxPendingConnections', mesh.maxPendingConnections ?? MESH_DEFAULTS.maxPendingConnections),
+    discoveryLivenessMs: timerMs('mesh.discoveryLivenessMs', mesh.discoveryLivenessMs ?? MESH_DEFAULTS.discoveryLivenessMs),
+    heartbeatIntervalMs: timerMs('mesh.heartbeatIntervalMs', mesh.heartbeatIntervalMs ?? MESH_DEFAULTS.heartbeatIntervalMs),
+    presenceGraceMs: timerMs('mesh.presenceGraceMs', mesh.presenceGraceMs ?? MESH_DEFAULTS.presenceGraceMs),
+    deliveryTimeoutMs: timerMs('mesh.deliveryTimeoutMs', mesh.deliveryTimeoutMs ?? MESH_DEFAULTS.deliveryTimeoutMs),
+    maxOutboundBytes: positiveInteger('mesh.maxOutboundBytes', mesh.maxOutboundBytes ?? MESH_DEFAULTS.maxOutboundBytes),
+    maxUsersPerNode: positiveInteger('mesh.maxUsersPerNode', mesh.maxUsersPerNode ?? MESH_DEFAULTS.maxUsersPerNode),
+    maxPendingConnections: positiveInteger('mesh.maxPendingConnections', mesh.maxPendingConnections ?? MESH_DEFAULTS.maxPendingConnections),
   };
 }
 
@@ -163,16 +164,4 @@ function parseMeshUrl(name: string, url: string): { host: string; port: number; 
   } catch (err) {
     throw new InvalidArgumentError(`${name}: ${(err as Error).message}`);
   }
-}
-
-function period(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 1 && value <= 0x7fff_ffff)) {
-    throw new InvalidArgumentError(`${name} must be a number of milliseconds from 1 to 2147483647, got ${String(value)}`);
-  }
-  return value;
-}
-
-function count(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }

@@ -9,7 +9,7 @@ import {
   encodeControl,
   scanDeliver,
 } from '../protocol/index.js';
-import { hostKey } from '../server/legacy-routing.js';
+import { hostKey } from '../server/host-index.js';
 import type { RelayStats } from '../server/stats.js';
 import { GivenUp } from './given-up.js';
 import type { LocalInbox } from './local-inbox.js';
@@ -57,7 +57,7 @@ export class PeerIntake {
           peer.window.consumed(decodeConsumed(buf, start, end));
           return;
         case FrameType.PRESENCE:
-          this.directory.apply(hostKey(peer.id), Buffer.from(buf.subarray(start, end)));
+          this.directory.apply(hostKey(peer.id), buf.subarray(start, end));
           return;
         case FrameType.PING:
           conn.writer.appendEncoded(PONG);

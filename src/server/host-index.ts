@@ -47,3 +47,9 @@ function sameBytes(id: Uint8Array, bytes: Uint8Array, start: number, end: number
   for (let i = 0; i < id.length; i++) if (id[i] !== bytes[start + i]) return false;
   return true;
 }
+
+/** The registry key of a host: its UTF-8 bytes read as latin1, as sessions are registered. */
+export function hostKey(host: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(host) ? host : Buffer.from(host, 'utf8').toString('latin1');
+}

@@ -9,6 +9,7 @@ import {
 } from '../legacy/index.js';
 import { FailureReason, PayloadKind, encodeDeliver, readUserList, type RouteSpans } from '../protocol/index.js';
 import type { Registry } from './registry.js';
+import { hostKey } from './host-index.js';
 import type { RouteTarget } from './route-endpoints.js';
 import type { Session } from './session.js';
 import { countUndelivered, type RelayStats } from './stats.js';
@@ -111,10 +112,4 @@ export function deliverRouteToLegacy(
   target.writer.appendFrame(encodeTransmitMap({ users: new Map([[host, users]]), message }));
   target.touch();
   return 0;
-}
-
-/** The registry key of a host: its UTF-8 bytes read as latin1, as sessions are registered. */
-export function hostKey(host: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /^[\x00-\x7f]*$/.test(host) ? host : Buffer.from(host, 'utf8').toString('latin1');
 }

@@ -2,6 +2,7 @@ import type { TlsOptions } from 'node:tls';
 import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { noopLogger, type Logger } from '../metrics/logger.js';
+import { nonNegative, positive } from '../option-checks.js';
 import { LOCATE_IDS_PER_FRAME } from '../protocol/constants.js';
 import { Secret } from '../secret.js';
 import { DEFAULT_RELAY_PORT } from '../transport/url.js';
@@ -255,20 +256,6 @@ function toSecrets(secret: RelayServerOptions['secret']): Secret[] {
   if (secret === undefined) return [];
   const list: ReadonlyArray<string | Uint8Array> = Array.isArray(secret) ? secret : [secret as string | Uint8Array];
   return list.map((s) => new Secret(s));
-}
-
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw invalid(`${name} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw invalid(`${name} must be a number of 0 or more, got ${String(value)}`);
-  }
-  return value;
 }
 
 function invalid(message: string): InvalidArgumentError {

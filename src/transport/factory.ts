@@ -4,6 +4,7 @@ import { ErrorCodes, InvalidArgumentError, type RelayError } from '../errors.js'
 import { MeshControl } from '../mesh/mesh-control.js';
 import { MeshLink } from '../mesh/mesh-link.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from '../mesh/mesh-options.js';
+import { nonNegative, positive, timerMs } from '../option-checks.js';
 import type { Secret } from '../secret.js';
 import type { Link, LinkContext, LinkEvents } from './link.js';
 import { REDIS_DEFAULTS, type RedisTransportOptions } from './redis/options.js';
@@ -176,24 +177,4 @@ function redactUrl(url: string): string {
   } catch {
     return 'redis';
   }
-}
-
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${String(value)}`);
-  return value;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
-    throw new InvalidArgumentError(`${name} must be a number of 0 or more, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A period a timer can keep: setInterval turns anything past 2^31 - 1 ms into 1 ms. */
-function timerMs(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 1 && value <= 0x7fff_ffff)) {
-    throw new InvalidArgumentError(`${name} must be a number of milliseconds from 1 to 2147483647, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,4 +1,5 @@
 import { ClosedError, ConnectError, EngineError, InvalidArgumentError, RelayError } from '../../errors.js';
+import { timerMs } from '../../option-checks.js';
 import { checkNodeId } from '../../protocol/index.js';
 import type { RedisClientLike } from '../../transport/redis/redis-client-like.js';
 import { isRedisUrl } from '../../transport/url.js';
@@ -85,8 +86,8 @@ export class RedisDiscovery implements MeshDiscovery {
     }
     if (typeof options?.prefix !== 'string') throw new InvalidArgumentError('discovery prefix must be a string');
     this.registry = new Registry(options.prefix);
-    this.livenessMs = period('livenessMs', options.livenessMs ?? 3_000, 30);
-    this.connectTimeoutMs = period('connectTimeoutMs', options.connectTimeoutMs ?? 5_000, 1);
+    this.livenessMs = timerMs('discovery livenessMs', options.livenessMs ?? 3_000, 30);
+    this.connectTimeoutMs = timerMs('discovery connectTimeoutMs', options.connectTimeoutMs ?? 5_000);
     this.grace = new OutageGrace(this.livenessMs);
     this.onError = options.onError;
   }
@@ -249,13 +250,6 @@ export class RedisDiscovery implements MeshDiscovery {
       // A failing error handler has nowhere left to report to.
     }
   }
-}
-
-function period(name: string, value: number, min: number): number {
-  if (typeof value !== 'number' || !(value >= min && value <= 0x7fff_ffff)) {
-    throw new InvalidArgumentError(`discovery ${name} must be a number of milliseconds from ${min}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function messageOf(err: unknown): string {
