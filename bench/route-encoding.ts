@@ -5,7 +5,12 @@
  * payload text), for the end-to-end bench's tables: one host with 5 users,
  * and 10 hosts with 20 users each.
  *
- *   node --import tsx bench/route-encoding.ts [--quick]
+ *   node --import tsx bench/route-encoding.ts [--quick] [--with-ioredis]
+ *
+ * `--with-ioredis` loads ioredis first, as a node on the Redis transport
+ * does: ioredis 6 defines a `class extends String` and so leaves
+ * `String.prototype` in its slow layout, which per-character string method
+ * calls must not pay for (see id-writer.ts).
  *
  * Each case runs in rounds taken in turn across all cases; the median round
  * is reported, in nanoseconds per message.
@@ -16,6 +21,7 @@ import { OriginCache } from '../src/client/origin-cache.js';
 import { DeliverSpans, PayloadKind, decodeUserList, encodeDeliver, scanDeliver, writeRoute } from '../src/protocol/index.js';
 
 const QUICK = process.argv.includes('--quick');
+if (process.argv.includes('--with-ioredis')) await import('ioredis');
 const ROUNDS = QUICK ? 1 : 7;
 const ROUND_MS = QUICK ? 50 : 300;
 

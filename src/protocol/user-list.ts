@@ -5,6 +5,10 @@ import type { Scratch } from './scratch.js';
 import { WrittenIds, dropRepeats } from './unique-ids.js';
 import { userIdToString, type UserId } from './user-id.js';
 
+// Held here rather than looked up on String.prototype per call: see charCodeAt in id-writer.ts.
+const charCodeAt = String.prototype.charCodeAt;
+const substring = String.prototype.substring;
+
 /**
  * Reads a user list (a 4-byte count, then one-byte-length ids) starting at
  * `start`, bounded by `limit` (the frame's end). Bounds are checked; ids are
@@ -37,9 +41,9 @@ export function decodeUserList(p: Buffer, start: number, end: number): string[] 
     let at = 0;
     let i = 0;
     for (; i < count; i++) {
-      const n = text.charCodeAt(at);
+      const n = charCodeAt.call(text, at);
       if (n >= 0x80) break;
-      users[i] = text.substring(at + 1, at + 1 + n);
+      users[i] = substring.call(text, at + 1, at + 1 + n);
       at += 1 + n;
     }
     if (i === count) return users;

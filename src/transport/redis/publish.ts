@@ -2,8 +2,11 @@
  * How a flush's channel messages reach Redis, with one promise per flush
  * rather than one per message where the client allows it.
  *
- * - One server: a pipeline, so that the flush is one socket write and one
- *   reply to wait for (a client made from a url does not auto-pipeline).
+ * - One server: each PUBLISH written while the client's socket is corked,
+ *   so that the flush is one socket write. (An ioredis pipeline does the
+ *   same with one object more per flush, and its constructor alone cost 12%
+ *   of a node's CPU in the 10-host fan-out; the corked writes take 57 µs of
+ *   CPU for a flush of ten 1 KB messages, the pipeline 92 to 107 µs.)
  * - A cluster: one SPUBLISH per message, each on the shard that owns its
  *   channel (ioredis groups them per shard when `enableAutoPipelining` is
  *   on). Replies from different shards come back in any order: the caller
@@ -21,21 +24,13 @@ export function publishOne(pub: RedisClientLike, channel: string, message: Buffe
 export function publishFlush(pub: RedisClientLike, flush: SealedFlush): Promise<ArrayLike<number>> {
   const { channels, messages } = flush;
   if (messages.length === 1) return publishOne(pub, channels[0]!, messages[0]!).then((count) => [count]);
-  if (pub.isCluster === true || pub.pipeline === undefined) {
-    return Promise.all(messages.map((message, i) => publishOne(pub, channels[i]!, message)));
+  const stream = pub.isCluster === true ? undefined : pub.stream;
+  stream?.cork();
+  try {
+    const counts = new Array<Promise<number>>(messages.length);
+    for (let i = 0; i < messages.length; i++) counts[i] = publishOne(pub, channels[i]!, messages[i]!);
+    return Promise.all(counts);
+  } finally {
+    stream?.uncork();
   }
-  const pipeline = pub.pipeline();
-  for (let i = 0; i < messages.length; i++) pipeline.publish(channels[i]!, messages[i]!);
-  return pipeline.exec().then(countsOf);
-}
-
-function countsOf(replies: Array<[error: Error | null, result: unknown]> | null): number[] {
-  if (replies === null) throw new Error('the pipeline was discarded');
-  const counts = new Array<number>(replies.length);
-  for (let i = 0; i < replies.length; i++) {
-    const [error, result] = replies[i]!;
-    if (error) throw error;
-    counts[i] = Number(result);
-  }
-  return counts;
 }

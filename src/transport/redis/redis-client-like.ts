@@ -1,5 +1,3 @@
-import type { RedisPipelineLike } from './presence-store.js';
-
 /**
  * The part of an ioredis `Redis` or `Cluster` client that imrelay uses. Typed
  * structurally so that the core never imports ioredis: it is an optional peer
@@ -17,8 +15,8 @@ export interface RedisClientLike {
   sunsubscribe?(...channels: string[]): Promise<unknown>;
   call(command: string, ...args: Array<string | Buffer | number>): Promise<unknown>;
   duplicate(...args: unknown[]): RedisClientLike;
-  /** A batch of commands sent in one write (used on a single server to PUBLISH a flush's batches). */
-  pipeline?(): RedisPipelineLike & { publish(channel: string, message: Buffer): unknown };
+  /** The connection's socket (ioredis `Redis`): corked while a flush's PUBLISHes are written, so that they leave in one write. */
+  readonly stream?: { cork(): void; uncork(): void };
   /**
    * Asks the cluster for its slot map again (ioredis `Cluster`). Without it
    * a client keeps its map until a MOVED reply, and after a failover the old
