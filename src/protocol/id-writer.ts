@@ -14,8 +14,10 @@ const NUMBER_ID_CHARS = 17;
  * the process (ioredis 6 defines one and never makes an instance) leaves the
  * prototype in its slow dictionary layout for good, and each lookup then
  * takes the generic path: the ROUTE encoder ran at 330 ns per user id in a
- * process that had loaded ioredis, 94 ns this way (77 without ioredis, either
- * way). It must be a constant of this module: an imported one is not inlined.
+ * process that had loaded ioredis, 94 ns this way. Without ioredis this way
+ * costs 5-10% more than the plain call (`npm run bench:route`, with and
+ * without `--with-ioredis`). It must be a constant of this module: an
+ * imported one is not inlined.
  */
 const charCodeAt = String.prototype.charCodeAt;
 

@@ -13,7 +13,10 @@
  * - no honest send failed and no honest node lost its connection.
  *
  * At the end every honest send is reported delivered and every honest
- * message was taken exactly once, in order. The first batch is always the
+ * message was taken exactly once, in order; the one exception is a send to
+ * an honest node that hostile frames addressed, which may be reported
+ * `overflow` (a flood past `maxOutboundBytes`), and must then never have been
+ * taken (./honest.ts). The first batch is always the
  * frames of the security report, scaled to the relay's limits (see
  * `regressionSessions`; ./regressions.test.ts has them at full size).
  *
@@ -35,6 +38,7 @@ import { describe, expect, it } from 'vitest';
 import type { RelayServerOptions } from '../../src/index.js';
 import { useRelayHarness } from '../helpers/harness.js';
 import {
+  HONEST_IDS,
   describeSession,
   regressionSessions,
   sessionArb,
@@ -163,6 +167,11 @@ describe('the relay under hostile traffic', () => {
       const skipped = new Map<string, number>();
       const property = fc.asyncProperty(batchArb(FUZZ_RELAY_OPTIONS), async (generated) => {
         const batch = SKIP_KNOWN ? generated.map((s) => withoutKnownBugs(s, skipped)) : generated;
+        // A batch that names an honest node in its frames may flood it: its senders may then be told overflow, truly.
+        for (const id of HONEST_IDS) {
+          const name = Buffer.from(id);
+          if (batch.some((s) => s.steps.some((step) => step.frame.bytes.includes(name)))) honest.addressedByHostile(id);
+        }
         const outcomes = await pool(batch, CONCURRENCY, (s) => runSession(ctx, s));
         totals.batches++;
         totals.sessions += batch.length;
