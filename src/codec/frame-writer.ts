@@ -2,6 +2,7 @@ import { constants } from 'node:buffer';
 import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LENGTH } from './constants.js';
 import { checkFrameLength } from './frame-length.js';
+import { putU32LE } from './put-u32.js';
 
 /** Payloads at least this large are queued by reference instead of copied. */
 export const DEFAULT_COPY_THRESHOLD = 8 * 1024;
@@ -77,7 +78,7 @@ export class FrameWriter {
   commit(inlineEnd: number, payloadBytes = inlineEnd - this.pos - FRAME_HEADER_BYTES): void {
     // Two comparisons on the hot path; the helper only runs to word the error.
     if (!(payloadBytes >= 0 && payloadBytes <= MAX_FRAME_LENGTH)) checkFrameLength(payloadBytes);
-    this.buf.writeUInt32LE(payloadBytes, this.pos);
+    putU32LE(this.buf, this.pos, payloadBytes);
     this.pos = inlineEnd;
     this.frameCount++;
   }

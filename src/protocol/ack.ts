@@ -1,6 +1,7 @@
 import { ProtocolError } from '../errors.js';
 import type { FrameWriter } from '../codec/frame-writer.js';
 import { FrameType } from './constants.js';
+import { putU32LE } from '../codec/put-u32.js';
 
 /** Bytes of an ACK payload: type, first seq, count. */
 export const ACK_BYTES = 9;
@@ -36,8 +37,8 @@ export class AckRun {
     const off = writer.reserve(ACK_BYTES);
     const buf = writer.buf;
     buf[off] = FrameType.ACK;
-    buf.writeUInt32LE(this.first, off + 1);
-    buf.writeUInt32LE(this.count, off + 5);
+    putU32LE(buf, off + 1, this.first);
+    putU32LE(buf, off + 5, this.count);
     this.count = 0;
   }
 }

@@ -5,6 +5,7 @@ import { id8 } from './id-writer.js';
 import { Reader } from './reader.js';
 import type { RouteSpans } from './route.js';
 import { readUserList, skipUserList } from './user-list.js';
+import { putU32LE } from '../codec/put-u32.js';
 
 /** A host whose users were not handed to a live node. */
 export interface FailedHost {
@@ -46,7 +47,7 @@ export function writeReport(writer: FrameWriter, route: Buffer, spans: RouteSpan
   const buf = writer.buf;
   buf[off] = FrameType.REPORT;
   buf[off + 1] = full ? ReportFlags.FULL : 0;
-  buf.writeUInt32LE(spans.seq, off + 2);
+  putU32LE(buf, off + 2, spans.seq);
   let pos = off + 8;
   let delivered = 0;
   for (let i = 0; i < spans.hostCount; i++) {

@@ -5,6 +5,7 @@ import { FrameType, MAX_HOSTS_PER_ROUTE } from './constants.js';
 import { idBound, putId } from './id-writer.js';
 import { WrittenIds } from './unique-ids.js';
 import { userIdToString, type UserId } from './user-id.js';
+import { putU32LE } from '../codec/put-u32.js';
 
 /** Host (node id) -> the user ids on that host, as a plain object or a Map. */
 export type RouteTable = Readonly<Record<string, readonly UserId[]>> | ReadonlyMap<string, readonly UserId[]>;
@@ -72,7 +73,7 @@ export function putRouteHeader(
   if (limit - off < ROUTE_FIXED_BYTES) return OUT_OF_ROOM;
   buf[off] = FrameType.ROUTE;
   buf[off + 1] = flags;
-  buf.writeUInt32LE(seq >>> 0, off + 2);
+  putU32LE(buf, off + 2, seq);
   let pos = off + ROUTE_FIXED_BYTES;
   let count = 0;
   const hosts = hostsOf(table);
@@ -134,7 +135,7 @@ function putHost(buf: Buffer, pos: number, limit: number, host: string, users: r
     pos = end;
     kept++;
   }
-  buf.writeUInt32LE(kept, countAt);
+  putU32LE(buf, countAt, kept);
   return pos;
 }
 

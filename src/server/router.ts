@@ -30,11 +30,11 @@ function deliver(
   usersEnd: number,
   payloadStart: number,
   end: number,
-  shared: Buffer | undefined,
+  payload: Buffer | undefined,
 ): void {
   const stamped = sender.stampedOrigin;
-  if (stamped === undefined) writeDeliver(writer, sender.origin, flags, p, usersStart, usersEnd, payloadStart, end, shared);
-  else writeStampedDeliver(writer, stamped, flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
+  if (stamped === undefined) writeDeliver(writer, sender.origin, flags, p, usersStart, usersEnd, payloadStart, end, payload);
+  else writeStampedDeliver(writer, stamped, flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
 }
 
 /**
@@ -74,7 +74,10 @@ export class Router {
     const outcomes = this.outcomes;
     const payloadStart = spans.payloadStart;
     const payloadBytes = end - payloadStart;
-    const shared = payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart, end) : undefined;
+    // A view of the payload, made once per ROUTE and copied (or, when large,
+    // shared) into every target's output. For one small delivery, making the
+    // view costs what it saves: its users and payload are copied in one piece.
+    const payload = hostCount > 1 || payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart, end) : undefined;
     const stats = this.stats;
     const seq = spans.seq;
     const answers = sender.answers;
@@ -91,7 +94,7 @@ export class Router {
       let outcome = 0;
       if (target === undefined) {
         if (answers !== undefined && this.parking.accepts(p.toString('latin1', spans.hostStart(i), spans.hostEnd(i)), now)) {
-          this.park(p, spans, i, sender.stampedOrigin!, answers, ticket, shared, now);
+          this.park(p, spans, i, sender.stampedOrigin!, answers, ticket, payload, now);
         } else {
           outcome = FailureReason.OFFLINE;
         }
@@ -113,14 +116,14 @@ export class Router {
       } else {
         const window = target.window;
         if (window === undefined) {
-          writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, shared);
+          writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, payload);
         } else {
           if (window.mustHold) {
-            deliver(window.holding.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
+            deliver(window.holding.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
             window.hold(answers, ticket, now);
           } else {
             const at = window.mark();
-            deliver(target.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, shared);
+            deliver(target.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
             window.wrote(at, answers, ticket, now);
           }
           answers?.expect(ticket);
@@ -168,7 +171,7 @@ export class Router {
     stampedOrigin: Buffer,
     answers: PendingAnswers,
     ticket: number,
-    shared: Buffer | undefined,
+    payload: Buffer | undefined,
     now: number,
   ): void {
     const writer = this.parked.writer;
@@ -182,7 +185,7 @@ export class Router {
       spans.usersEnd(i),
       spans.payloadStart,
       spans.end,
-      shared,
+      payload,
     );
     const key = p.toString('latin1', spans.hostStart(i), spans.hostEnd(i));
     answers.expect(ticket);

@@ -22,6 +22,7 @@ import {
   encodeRouteHeader,
   scanRoute,
   writeDeliver,
+  writeStampedDeliver,
   writeReport,
   writeRouteFrame,
   type ControlFrame,
@@ -367,13 +368,13 @@ describe('ROUTE frames inside a larger buffer', () => {
 });
 
 describe('DELIVER frames', () => {
-  function viaWriteDeliver(table: RouteTable, payload: string | Uint8Array, from: string, flags: number): Buffer[] {
+  /** `view`: the payload's view is passed (as the relay does), or not (copied from the route). */
+  function viaWriteDeliver(table: RouteTable, payload: string | Uint8Array, from: string, flags: number, view = true): Buffer[] {
     const p = routePayload(table, payload, flags);
     const spans = new RouteSpans();
     scanRoute(p, spans);
     const origin = Buffer.concat([Buffer.of(Buffer.byteLength(from)), Buffer.from(from)]);
-    const payloadBytes = p.length - spans.payloadStart;
-    const shared = payloadBytes >= 8 * 1024 ? p.subarray(spans.payloadStart) : undefined;
+    const shared = view ? p.subarray(spans.payloadStart) : undefined;
     const writer = new FrameWriter();
     for (let i = 0; i < spans.hostCount; i++) {
       writeDeliver(writer, origin, spans.flags, p, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, p.length, shared);
@@ -381,20 +382,60 @@ describe('DELIVER frames', () => {
     return framesOf(writer);
   }
 
-  it('writeDeliver copies each host its own users and the same payload bytes (small and shared payloads)', () => {
-    for (const payload of [patterned(100), patterned(64 * 1024, 3)]) {
+  it('writeDeliver copies each host its own users and the same payload bytes (small and shared payloads, with and without a view)', () => {
+    // A user list past 32 bytes is copied by Buffer#copy, a shorter one by a loop.
+    const long = ['u'.repeat(40), 'v'.repeat(3)];
+    for (const [payload, view] of [
+      [patterned(100), true],
+      [patterned(100), false],
+      [patterned(64 * 1024, 3), true],
+      [patterned(64 * 1024, 3), false],
+    ] as const) {
       const flags = RouteFlags.REPORT | (PayloadKind.BINARY << PAYLOAD_KIND_SHIFT);
-      const frames = viaWriteDeliver({ a: ['1', '2'], b: [MAX_U64], c: ['x'] }, payload, 'im-1', flags);
+      const frames = viaWriteDeliver({ a: ['1', '2'], b: [MAX_U64], d: long, c: ['x'] }, payload, 'im-1', flags, view);
       const decoded = frames.map(decodeDeliver);
       expect(decoded.map(({ from, users, kind }) => ({ from, users, kind }))).toEqual([
         { from: 'im-1', users: ['1', '2'], kind: PayloadKind.BINARY },
         { from: 'im-1', users: [MAX_U64], kind: PayloadKind.BINARY },
+        { from: 'im-1', users: long, kind: PayloadKind.BINARY },
         { from: 'im-1', users: ['x'], kind: PayloadKind.BINARY },
       ]);
       for (const d of decoded) expect(d.payload.equals(payload)).toBe(true);
       // The REPORT flag is the sender's business: it does not travel on to receivers.
       for (const f of frames) expect(f[1]).toBe(PayloadKind.BINARY << PAYLOAD_KIND_SHIFT);
     }
+  });
+
+  it("writeStampedDeliver carries the origin, its incarnation and the seq before each host's users", () => {
+    const p = routePayload({ a: ['1', '2'], b: ['w'.repeat(50)] }, 'hi', RouteFlags.REPORT);
+    const spans = new RouteSpans();
+    scanRoute(p, spans);
+    const incarnation = Buffer.from('0102030405060708', 'hex');
+    const stampedOrigin = Buffer.concat([Buffer.of(4), Buffer.from('im-7'), incarnation]);
+    const writer = new FrameWriter();
+    for (let i = 0; i < spans.hostCount; i++) {
+      const view = p.subarray(spans.payloadStart);
+      writeStampedDeliver(
+        writer,
+        stampedOrigin,
+        spans.flags,
+        0xfffffffe,
+        p,
+        spans.usersStart(i),
+        spans.usersEnd(i),
+        spans.payloadStart,
+        p.length,
+        view,
+      );
+    }
+    expect(
+      framesOf(writer)
+        .map(decodeDeliver)
+        .map(({ from, users, payload, stamp }) => ({ from, users, payload: payload.toString(), stamp })),
+    ).toEqual([
+      { from: 'im-7', users: ['1', '2'], payload: 'hi', stamp: { incarnation, seq: 0xfffffffe } },
+      { from: 'im-7', users: ['w'.repeat(50)], payload: 'hi', stamp: { incarnation, seq: 0xfffffffe } },
+    ]);
   });
 
   it('encodeDeliver then decodeDeliver round-trips', () => {

@@ -196,6 +196,7 @@ export class RedisRouter {
     scanRoute(frame, spans);
     const sends = this.sends;
     sends.addRoute(frame);
+    const payload = frame.subarray(spans.payloadStart, spans.end);
     for (let i = 0; i < spans.hostCount; i++) {
       const lane = this.outbox.laneFor(frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i)));
       writeStampedDeliver(
@@ -208,7 +209,7 @@ export class RedisRouter {
         spans.usersEnd(i),
         spans.payloadStart,
         spans.end,
-        undefined,
+        payload,
       );
       sends.hostBatch.push(lane.open);
       this.outbox.wrote(lane);
