@@ -17,6 +17,7 @@
 import { FrameWriter } from '../../codec/frame-writer.js';
 import { BatchFlags, headerRecordBytes, setBatchSeq, writeBatchHeader, type StreamId } from './channel-format.js';
 import type { ChannelMac } from './channel-mac.js';
+import { keySlot } from './key-slot.js';
 import { channelOf } from './options.js';
 
 /** A batch is sealed once it holds this much, so that no channel message grows without bound. */
@@ -35,12 +36,19 @@ export class Lane {
   open = -1;
   /** The last batch published to this target had a subscriber. */
   reached = false;
+  private clusterSlot = -1;
 
   constructor(
     readonly channel: string,
     /** The target's id with its length byte, as the MAC names it. */
     readonly target: Buffer,
   ) {}
+
+  /** The cluster slot of {@link channel}, computed when first asked for. */
+  get slot(): number {
+    if (this.clusterSlot < 0) this.clusterSlot = keySlot(this.channel);
+    return this.clusterSlot;
+  }
 }
 
 /** The channel messages of one flush, in the order their batches were opened. */

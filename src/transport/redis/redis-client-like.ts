@@ -25,6 +25,8 @@ export interface RedisClientLike {
   refreshSlotsCache?(callback?: (err?: Error | null) => void): void;
   /** A cluster's node clients. */
   nodes?(role: 'master' | 'slave' | 'all'): RedisClientLike[];
+  /** A cluster's slot map (ioredis `Cluster`): for each slot, the `host:port` of its master first. */
+  readonly slots?: ReadonlyArray<readonly string[] | undefined>;
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;

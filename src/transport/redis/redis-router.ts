@@ -25,6 +25,7 @@ import { FlushSends, type UsersSend } from './flush-answers.js';
 import { Outbox } from './outbox.js';
 import { publishFlush, publishOne } from './publish.js';
 import type { RedisClientLike } from './redis-client-like.js';
+import { ShardPublisher, canPublishByShard } from './shard-publish.js';
 import { SlotRefresher } from './slot-refresh.js';
 
 /**
@@ -92,6 +93,8 @@ export class RedisRouter {
   /** A flush is ready and waits for {@link inFlight} to come down. */
   private held = false;
   private readonly slots: SlotRefresher | undefined;
+  /** On a cluster whose client has a slot map: SPUBLISH straight to each shard. */
+  private readonly shards: ShardPublisher | undefined;
   /** Channel messages published, probes included. */
   batchesSent = 0;
 
@@ -104,6 +107,7 @@ export class RedisRouter {
     this.stampedOrigin = Buffer.concat([options.stream.origin, options.stream.incarnation]);
     this.outbox = new Outbox(options.stream, options.prefix, options.mac);
     this.slots = pub.isCluster === true ? new SlotRefresher(pub) : undefined;
+    this.shards = canPublishByShard(pub) ? new ShardPublisher(pub) : undefined;
   }
 
   /** Handles one frame (without its length prefix), in order with the ones before it. */
@@ -256,7 +260,8 @@ export class RedisRouter {
     this.sends = new FlushSends();
     const flush = this.outbox.take();
     this.batchesSent += flush.messages.length;
-    const counts: Promise<ArrayLike<number>> = flush.messages.length === 0 ? Promise.resolve([]) : publishFlush(this.pub, flush);
+    const counts: Promise<ArrayLike<number>> =
+      flush.messages.length === 0 ? Promise.resolve([]) : publishFlush(this.pub, flush, this.shards);
     const previous = this.answered;
     this.inFlight++;
     this.answered = counts.then(
