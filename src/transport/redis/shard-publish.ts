@@ -11,10 +11,13 @@
  * A reply that says the command was not run there (MOVED, ASK: the slot is
  * elsewhere; TRYAGAIN, CLUSTERDOWN) sends that message again through the
  * cluster client, which follows the redirect and refreshes its map. Any
- * other failure is the flush's, as it is on the cluster path. A channel
- * whose shard is unknown, or not connected, goes through the cluster client
- * too. The caller publishes one flush at a time, so a message sent again
- * still reaches its channel before anything of the next flush.
+ * other failure, a connection lost under a command that may have run among
+ * them, fails the flush: the link reconnects and writes again what was not
+ * answered, and receivers drop what they already had (where the cluster
+ * client would have retried such a command on its own). A channel whose
+ * shard is unknown, or not connected, goes through the cluster client too.
+ * The caller publishes one flush at a time, so a message sent again still
+ * reaches its channel before anything of the next flush.
  */
 import type { SealedFlush } from './outbox.js';
 import type { RedisClientLike } from './redis-client-like.js';
