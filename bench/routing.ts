@@ -1,11 +1,11 @@
 /**
  * The relay's routing alone, in one process: batches of ROUTE frames routed
  * to in-memory targets, each batch flushed (and, for ONCE, settled one batch
- * later) as a relay session would, with no sockets. It gives CPU nanoseconds
- * (the process's, GC threads included) of routing per frame, steadier than the capacity run (which shares two cores
- * with its senders and receivers), to compare changes to the routing path
- * and what answering after the receivers' applications (ONCE) costs over
- * ACK runs.
+ * later) as a relay session would, with no sockets. It gives CPU
+ * nanoseconds (the process's, GC threads included) of routing per frame,
+ * steadier than the capacity run (which shares two cores with its senders
+ * and receivers), to compare changes to the routing path and what answering
+ * after the receivers' applications (ONCE) costs over ACK runs.
  *
  *   node --import tsx bench/routing.ts [--rounds=5] [--ms=1500] [--only=once]
  *

@@ -110,6 +110,16 @@ export function writeStampedDeliver(
   copyRouteParts(buf, at + 4, off + headBytes, writer, route, usersStart, usersEnd, payloadStart, payloadEnd, byReference, payload);
 }
 
+/**
+ * The payload view to pass {@link writeDeliver} for a ROUTE written to
+ * `targets` nodes: made once, copied from (or, when large, shared) for each.
+ * For one small delivery there is none: making the view costs what it saves,
+ * and the users and payload are copied in one piece.
+ */
+export function deliverPayload(route: Buffer, payloadStart: number, payloadEnd: number, targets: number): Buffer | undefined {
+  return targets > 1 || payloadEnd - payloadStart >= DEFAULT_COPY_THRESHOLD ? route.subarray(payloadStart, payloadEnd) : undefined;
+}
+
 /** Copies a host's users and the payload after a DELIVER's head (or queues a large payload by reference). */
 function copyRouteParts(
   buf: Buffer,

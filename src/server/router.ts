@@ -1,9 +1,10 @@
-import { DEFAULT_COPY_THRESHOLD, type FrameWriter } from '../codec/frame-writer.js';
+import type { FrameWriter } from '../codec/frame-writer.js';
 import {
   FailureReason,
   RouteFlags,
   RouteSpans,
   STAMP_BYTES,
+  deliverPayload,
   readUserList,
   reportBound,
   scanRoute,
@@ -74,10 +75,7 @@ export class Router {
     const outcomes = this.outcomes;
     const payloadStart = spans.payloadStart;
     const payloadBytes = end - payloadStart;
-    // A view of the payload, made once per ROUTE and copied (or, when large,
-    // shared) into every target's output. For one small delivery, making the
-    // view costs what it saves: its users and payload are copied in one piece.
-    const payload = hostCount > 1 || payloadBytes >= DEFAULT_COPY_THRESHOLD ? p.subarray(payloadStart, end) : undefined;
+    const payload = deliverPayload(p, payloadStart, end, hostCount);
     const stats = this.stats;
     const seq = spans.seq;
     const answers = sender.answers;

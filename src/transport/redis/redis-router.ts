@@ -10,6 +10,7 @@ import {
   PresenceOp,
   RouteSpans,
   decodeLocate,
+  deliverPayload,
   decodePresence,
   encodeDeliver,
   encodeLocated,
@@ -200,7 +201,7 @@ export class RedisRouter {
     scanRoute(frame, spans);
     const sends = this.sends;
     sends.addRoute(frame);
-    const payload = frame.subarray(spans.payloadStart, spans.end);
+    const payload = deliverPayload(frame, spans.payloadStart, spans.end, spans.hostCount);
     for (let i = 0; i < spans.hostCount; i++) {
       const lane = this.outbox.laneFor(frame.toString('utf8', spans.hostStart(i), spans.hostEnd(i)));
       writeStampedDeliver(
