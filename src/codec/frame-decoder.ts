@@ -1,5 +1,6 @@
 import { FrameTooLargeError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './constants.js';
+import { getU32LE } from './get-u32.js';
 
 /** Options for {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -152,7 +153,7 @@ export class FrameDecoder {
     const first = this.chunks[this.head]!;
     let length: number;
     if (first.length - this.offset >= FRAME_HEADER_BYTES) {
-      length = first.readUInt32LE(this.offset);
+      length = getU32LE(first, this.offset);
       this.skip(FRAME_HEADER_BYTES);
     } else {
       const header = this.take(FRAME_HEADER_BYTES);

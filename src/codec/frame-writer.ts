@@ -2,6 +2,7 @@ import { constants } from 'node:buffer';
 import { FrameTooLargeError, InvalidArgumentError } from '../errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LENGTH } from './constants.js';
 import { checkFrameLength } from './frame-length.js';
+import { viewOf } from './copy-bytes.js';
 import { putU32LE } from './put-u32.js';
 
 /** Payloads at least this large are queued by reference instead of copied. */
@@ -25,6 +26,8 @@ const SLAB_BYTES = 64 * 1024;
 export class FrameWriter {
   /** The current slab; valid to write at offsets returned by {@link reserve}. */
   buf: Buffer;
+  /** A DataView of {@link buf}: short runs are copied into the slab by words through it. */
+  view: DataView;
   private pos = 0;
   private start = 0;
   private parts: Buffer[] = [];
@@ -40,6 +43,7 @@ export class FrameWriter {
       throw new InvalidArgumentError(`slabBytes must be an integer from 1 to ${constants.MAX_LENGTH}, got ${String(slabBytes)}`);
     }
     this.buf = Buffer.allocUnsafe(slabBytes);
+    this.view = viewOf(this.buf);
   }
 
   /** Bytes buffered and not yet taken. */
@@ -150,6 +154,7 @@ export class FrameWriter {
     }
     this.sealSlab();
     this.buf = Buffer.allocUnsafe(Math.max(this.slabBytes, needed));
+    this.view = viewOf(this.buf);
     this.pos = 0;
     this.start = 0;
   }

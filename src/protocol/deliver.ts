@@ -9,7 +9,7 @@ import {
   STAMP_BYTES,
   type PayloadKind,
 } from './constants.js';
-import { copyBytes } from '../codec/copy-bytes.js';
+import { WORD_COPY_BELOW, copyRun } from '../codec/copy-bytes.js';
 import { utf8Text } from '../codec/text.js';
 import { id8 } from './id-writer.js';
 import { dropRepeats } from './unique-ids.js';
@@ -34,10 +34,13 @@ export interface DeliverFrame {
  * are copied as they are (never decoded), or the payload is shared by
  * reference when large. `origin` is the sender's id with its length byte.
  *
- * `payload` is the payload's view, made once per ROUTE for all its targets:
- * a large one is shared by reference, a small one copied from it with
- * `set` (cheaper per target than a Buffer#copy, which makes a view each
- * time). Without it the payload is copied from `route`.
+ * `routeView`, optional, is a DataView of `route` (`RouteSpans.chunkView`):
+ * with it, a short run is copied by words rather than by Buffer#copy, whose
+ * fixed cost per call is most of a small delivery's. `payload` is the
+ * payload's view, made once per ROUTE for all its targets: a large one is
+ * shared by reference, a mid-sized one copied from it with `set` (cheaper
+ * per target than a Buffer#copy, which makes a view each time). Without it
+ * the payload is copied from `route`.
  */
 export function writeDeliver(
   writer: FrameWriter,
@@ -49,6 +52,7 @@ export function writeDeliver(
   payloadStart: number,
   payloadEnd: number,
   payload: Buffer | undefined,
+  routeView?: DataView,
 ): void {
   const payloadBytes = payloadEnd - payloadStart;
   const headBytes = 2 + origin.length + (usersEnd - usersStart);
@@ -65,6 +69,7 @@ export function writeDeliver(
     off + headBytes,
     writer,
     route,
+    routeView,
     usersStart,
     usersEnd,
     payloadStart,
@@ -91,6 +96,7 @@ export function writeStampedDeliver(
   payloadStart: number,
   payloadEnd: number,
   payload: Buffer | undefined,
+  routeView?: DataView,
 ): void {
   const payloadBytes = payloadEnd - payloadStart;
   const originBytes = stampedOrigin.length;
@@ -107,17 +113,41 @@ export function writeStampedDeliver(
   buf[at + 1] = (seq >>> 8) & 0xff;
   buf[at + 2] = (seq >>> 16) & 0xff;
   buf[at + 3] = seq >>> 24;
-  copyRouteParts(buf, at + 4, off + headBytes, writer, route, usersStart, usersEnd, payloadStart, payloadEnd, byReference, payload);
+  copyRouteParts(
+    buf,
+    at + 4,
+    off + headBytes,
+    writer,
+    route,
+    routeView,
+    usersStart,
+    usersEnd,
+    payloadStart,
+    payloadEnd,
+    byReference,
+    payload,
+  );
 }
 
 /**
  * The payload view to pass {@link writeDeliver} for a ROUTE written to
  * `targets` nodes: made once, copied from (or, when large, shared) for each.
- * For one small delivery there is none: making the view costs what it saves,
- * and the users and payload are copied in one piece.
+ * There is none when it would not be used, or would cost what it saves: a
+ * short payload copied by words through `routeView` (the ROUTE's DataView,
+ * when the caller has one), or one small delivery, whose users and payload
+ * are copied in one piece.
  */
-export function deliverPayload(route: Buffer, payloadStart: number, payloadEnd: number, targets: number): Buffer | undefined {
-  return targets > 1 || payloadEnd - payloadStart >= DEFAULT_COPY_THRESHOLD ? route.subarray(payloadStart, payloadEnd) : undefined;
+export function deliverPayload(
+  route: Buffer,
+  payloadStart: number,
+  payloadEnd: number,
+  targets: number,
+  routeView?: DataView,
+): Buffer | undefined {
+  const bytes = payloadEnd - payloadStart;
+  if (bytes >= DEFAULT_COPY_THRESHOLD) return route.subarray(payloadStart, payloadEnd);
+  if (targets === 1 || (routeView !== undefined && bytes < WORD_COPY_BELOW)) return undefined;
+  return route.subarray(payloadStart, payloadEnd);
 }
 
 /** Copies a host's users and the payload after a DELIVER's head (or queues a large payload by reference). */
@@ -127,6 +157,7 @@ function copyRouteParts(
   payloadAt: number,
   writer: FrameWriter,
   route: Buffer,
+  routeView: DataView | undefined,
   usersStart: number,
   usersEnd: number,
   payloadStart: number,
@@ -134,18 +165,23 @@ function copyRouteParts(
   byReference: boolean,
   payload: Buffer | undefined,
 ): void {
-  if (payload === undefined) {
-    // The users list runs straight into the payload (the last host's always does).
-    if (usersEnd === payloadStart) route.copy(buf, at, usersStart, payloadEnd);
+  const view = writer.view;
+  if (byReference) {
+    copyRun(buf, view, at, route, routeView, usersStart, usersEnd);
+    writer.appendReference(payload!);
+    return;
+  }
+  if (payload === undefined || (routeView !== undefined && payloadEnd - payloadStart < WORD_COPY_BELOW)) {
+    // From the ROUTE itself, in one run when the users list runs straight into the payload (the last host's always does).
+    if (usersEnd === payloadStart) copyRun(buf, view, at, route, routeView, usersStart, payloadEnd);
     else {
-      copyBytes(buf, at, route, usersStart, usersEnd);
-      route.copy(buf, payloadAt, payloadStart, payloadEnd);
+      copyRun(buf, view, at, route, routeView, usersStart, usersEnd);
+      copyRun(buf, view, payloadAt, route, routeView, payloadStart, payloadEnd);
     }
     return;
   }
-  copyBytes(buf, at, route, usersStart, usersEnd);
-  if (byReference) writer.appendReference(payload);
-  else buf.set(payload, payloadAt);
+  copyRun(buf, view, at, route, routeView, usersStart, usersEnd);
+  buf.set(payload, payloadAt);
 }
 
 /** Writes a stamp (incarnation, then seq) at `at`; returns where it ends. */

@@ -1,4 +1,6 @@
 import { ProtocolError } from '../errors.js';
+import { viewOf } from '../codec/copy-bytes.js';
+import { getU32LE } from '../codec/get-u32.js';
 import type { FrameWriter } from '../codec/frame-writer.js';
 import { FrameType, PAYLOAD_KIND_MASK, PAYLOAD_KIND_SHIFT, type PayloadKind } from './constants.js';
 import { idBound, putId } from './id-writer.js';
@@ -67,6 +69,21 @@ export class RouteSpans {
   payloadStart = 0;
   /** Per host: host start, host end, user list start, user list end. */
   offsets = new Int32Array(4 * 64);
+  private chunk: Buffer | undefined;
+  private view: DataView | undefined;
+
+  /**
+   * A DataView of `chunk` (the buffer the ROUTE was scanned in), made once
+   * per chunk: a socket read holds hundreds of small ROUTEs, each copied
+   * through it by words.
+   */
+  chunkView(chunk: Buffer): DataView {
+    if (chunk !== this.chunk) {
+      this.chunk = chunk;
+      this.view = viewOf(chunk);
+    }
+    return this.view!;
+  }
 
   hostStart(i: number): number {
     return this.offsets[4 * i]!;
@@ -95,8 +112,8 @@ export function scanRoute(p: Buffer, spans: RouteSpans, start = 0, end = p.lengt
   if (end - start < ROUTE_FIXED_BYTES) throw new ProtocolError('route: frame truncated');
   spans.end = end;
   spans.flags = p[start + 1]!;
-  spans.seq = p.readUInt32LE(start + 2);
-  const hostCount = p.readUInt16LE(start + 6);
+  spans.seq = getU32LE(p, start + 2);
+  const hostCount = p[start + 6]! | (p[start + 7]! << 8);
   if (spans.offsets.length < 4 * hostCount) spans.offsets = new Int32Array(4 * hostCount);
   const offsets = spans.offsets;
   let pos = start + ROUTE_FIXED_BYTES;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import { getU32LE } from '../codec/get-u32.js';
 import { utf8Text } from '../codec/text.js';
 import { idBound, putId } from './id-writer.js';
 import type { Scratch } from './scratch.js';
@@ -28,7 +29,7 @@ export function readUserList(p: Buffer, start: number, limit = p.length): string
  * checking again here would cost a quarter of the decode.
  */
 export function decodeUserList(p: Buffer, start: number, end: number): string[] {
-  const count = p.readUInt32LE(start);
+  const count = getU32LE(p, start);
   const first = start + 4;
   const users = new Array<string>(count);
   // One decode for the whole list, then substrings: a decode per id costs
@@ -60,7 +61,7 @@ export function decodeUserList(p: Buffer, start: number, end: number): string[] 
 /** The offset just past the user list that starts at `start` (validated against `limit`, the frame's end). */
 export function skipUserList(p: Buffer, start: number, limit = p.length): number {
   if (start + 4 > limit) throw new ProtocolError('user list truncated');
-  const count = p.readUInt32LE(start);
+  const count = getU32LE(p, start);
   let pos = start + 4;
   if (count * 2 > limit - pos) throw new ProtocolError('user count exceeds the frame');
   for (let i = 0; i < count; i++) {

@@ -27,6 +27,7 @@ function deliver(
   flags: number,
   seq: number,
   p: Buffer,
+  view: DataView,
   usersStart: number,
   usersEnd: number,
   payloadStart: number,
@@ -34,8 +35,8 @@ function deliver(
   payload: Buffer | undefined,
 ): void {
   const stamped = sender.stampedOrigin;
-  if (stamped === undefined) writeDeliver(writer, sender.origin, flags, p, usersStart, usersEnd, payloadStart, end, payload);
-  else writeStampedDeliver(writer, stamped, flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
+  if (stamped === undefined) writeDeliver(writer, sender.origin, flags, p, usersStart, usersEnd, payloadStart, end, payload, view);
+  else writeStampedDeliver(writer, stamped, flags, seq, p, usersStart, usersEnd, payloadStart, end, payload, view);
 }
 
 /**
@@ -75,7 +76,8 @@ export class Router {
     const outcomes = this.outcomes;
     const payloadStart = spans.payloadStart;
     const payloadBytes = end - payloadStart;
-    const payload = deliverPayload(p, payloadStart, end, hostCount);
+    const view = spans.chunkView(p);
+    const payload = deliverPayload(p, payloadStart, end, hostCount, view);
     const stats = this.stats;
     const seq = spans.seq;
     const answers = sender.answers;
@@ -114,14 +116,14 @@ export class Router {
       } else {
         const window = target.window;
         if (window === undefined) {
-          writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, payload);
+          writeDeliver(target.writer, sender.origin, spans.flags, p, usersStart, usersEnd, payloadStart, end, payload, view);
         } else {
           if (window.mustHold) {
-            deliver(window.holding.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
+            deliver(window.holding.writer, sender, spans.flags, seq, p, view, usersStart, usersEnd, payloadStart, end, payload);
             window.hold(answers, ticket, now);
           } else {
             const at = window.mark();
-            deliver(target.writer, sender, spans.flags, seq, p, usersStart, usersEnd, payloadStart, end, payload);
+            deliver(target.writer, sender, spans.flags, seq, p, view, usersStart, usersEnd, payloadStart, end, payload);
             window.wrote(at, answers, ticket, now);
           }
           answers?.expect(ticket);
@@ -184,6 +186,7 @@ export class Router {
       spans.payloadStart,
       spans.end,
       payload,
+      spans.chunkView(p),
     );
     const key = p.toString('latin1', spans.hostStart(i), spans.hostEnd(i));
     answers.expect(ticket);

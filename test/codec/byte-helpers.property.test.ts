@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copyBytes } from '../../src/codec/copy-bytes.js';
+import { copyBytes, copyRun, viewOf } from '../../src/codec/copy-bytes.js';
+import { getU32LE } from '../../src/codec/get-u32.js';
 import { putU32LE } from '../../src/codec/put-u32.js';
 
 describe('copyBytes', () => {
@@ -18,6 +19,40 @@ describe('copyBytes', () => {
         expect(dst.equals(expected)).toBe(true);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('copyRun', () => {
+  it('writes exactly what Buffer#copy writes, by words through views of buffers that start inside larger ones, or without a source view', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 400 }),
+        fc.nat({ max: 7 }),
+        fc.nat({ max: 7 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        (bytes, srcShift, dstShift, a, b, c, withView) => {
+          // Both sides sit at an offset of their ArrayBuffer, as pooled Buffers and socket chunks do.
+          const src = Buffer.concat([Buffer.alloc(srcShift, 0xaa), Buffer.from(bytes), Buffer.alloc(3, 0xbb)]).subarray(
+            srcShift,
+            srcShift + bytes.length,
+          );
+          const start = a % src.length;
+          const end = start + (b % (src.length - start + 1));
+          const dst = Buffer.alloc(500 + dstShift, 0xee).subarray(dstShift, dstShift + 500);
+          const at = c % (dst.length - (end - start) + 1);
+          const expected = Buffer.alloc(500, 0xee);
+          src.copy(expected, at, start, end);
+          copyRun(dst, viewOf(dst), at, src, withView ? viewOf(src) : undefined, start, end);
+          expect(dst.equals(expected)).toBe(true);
+          // Nothing of the larger buffer around `dst` was touched.
+          expect(Buffer.from(dst.buffer, dst.byteOffset - dstShift, dstShift).every((x) => x === 0xee)).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
@@ -41,5 +76,17 @@ describe('putU32LE', () => {
     expect(dst.readUInt32LE(0)).toBe(5);
     putU32LE(dst, 0, -1);
     expect(dst.readUInt32LE(0)).toBe(0xffff_ffff);
+  });
+});
+
+describe('getU32LE', () => {
+  it('reads what readUInt32LE reads, at any offset of a buffer inside a larger one', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 40 }), fc.nat(), (bytes, a) => {
+        const buf = Buffer.concat([Buffer.of(1), Buffer.from(bytes)]).subarray(1);
+        const at = a % (buf.length - 3);
+        expect(getU32LE(buf, at)).toBe(buf.readUInt32LE(at));
+      }),
+    );
   });
 });

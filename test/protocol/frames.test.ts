@@ -348,7 +348,8 @@ describe('ROUTE frames inside a larger buffer', () => {
     const writer = new FrameWriter();
     const origin = Buffer.from([4, ...Buffer.from('im-9')]);
     for (let i = 0; i < spans.hostCount; i++) {
-      writeDeliver(writer, origin, spans.flags, chunk, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, end, undefined);
+      const view = spans.chunkView(chunk);
+      writeDeliver(writer, origin, spans.flags, chunk, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, end, undefined, view);
     }
     expect(
       framesOf(writer)
@@ -368,8 +369,19 @@ describe('ROUTE frames inside a larger buffer', () => {
 });
 
 describe('DELIVER frames', () => {
-  /** `view`: the payload's view is passed (as the relay does), or not (copied from the route). */
-  function viaWriteDeliver(table: RouteTable, payload: string | Uint8Array, from: string, flags: number, view = true): Buffer[] {
+  /**
+   * `view`: the payload's view is passed (as the relay does), or not (copied
+   * from the route); `words`: a DataView of the route is passed (short runs
+   * copied by words, as the relay does), or not (as the Redis transport does).
+   */
+  function viaWriteDeliver(
+    table: RouteTable,
+    payload: string | Uint8Array,
+    from: string,
+    flags: number,
+    view: boolean,
+    words: boolean,
+  ): Buffer[] {
     const p = routePayload(table, payload, flags);
     const spans = new RouteSpans();
     scanRoute(p, spans);
@@ -377,27 +389,28 @@ describe('DELIVER frames', () => {
     const shared = view ? p.subarray(spans.payloadStart) : undefined;
     const writer = new FrameWriter();
     for (let i = 0; i < spans.hostCount; i++) {
-      writeDeliver(writer, origin, spans.flags, p, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, p.length, shared);
+      const routeView = words ? spans.chunkView(p) : undefined;
+      writeDeliver(writer, origin, spans.flags, p, spans.usersStart(i), spans.usersEnd(i), spans.payloadStart, p.length, shared, routeView);
     }
     return framesOf(writer);
   }
 
-  it('writeDeliver copies each host its own users and the same payload bytes (small and shared payloads, with and without a view)', () => {
-    // A user list past 32 bytes is copied by Buffer#copy, a shorter one by a loop.
+  it('writeDeliver copies each host its own users and the same payload bytes (small, mid-sized and shared payloads, with and without views)', () => {
+    // User lists and payloads either side of the loop's 32 bytes and the word copy's 192.
     const long = ['u'.repeat(40), 'v'.repeat(3)];
-    for (const [payload, view] of [
-      [patterned(100), true],
-      [patterned(100), false],
-      [patterned(64 * 1024, 3), true],
-      [patterned(64 * 1024, 3), false],
-    ] as const) {
+    const longer = ['w'.repeat(200), 'z'];
+    const cases = [patterned(5), patterned(100), patterned(191), patterned(192), patterned(1000), patterned(64 * 1024, 3)].flatMap(
+      (payload) => [true, false].flatMap((view) => [true, false].map((words) => [payload, view, words] as const)),
+    );
+    for (const [payload, view, words] of cases) {
       const flags = RouteFlags.REPORT | (PayloadKind.BINARY << PAYLOAD_KIND_SHIFT);
-      const frames = viaWriteDeliver({ a: ['1', '2'], b: [MAX_U64], d: long, c: ['x'] }, payload, 'im-1', flags, view);
+      const frames = viaWriteDeliver({ a: ['1', '2'], b: [MAX_U64], d: long, e: longer, c: ['x'] }, payload, 'im-1', flags, view, words);
       const decoded = frames.map(decodeDeliver);
       expect(decoded.map(({ from, users, kind }) => ({ from, users, kind }))).toEqual([
         { from: 'im-1', users: ['1', '2'], kind: PayloadKind.BINARY },
         { from: 'im-1', users: [MAX_U64], kind: PayloadKind.BINARY },
         { from: 'im-1', users: long, kind: PayloadKind.BINARY },
+        { from: 'im-1', users: longer, kind: PayloadKind.BINARY },
         { from: 'im-1', users: ['x'], kind: PayloadKind.BINARY },
       ]);
       for (const d of decoded) expect(d.payload.equals(payload)).toBe(true);
@@ -426,6 +439,7 @@ describe('DELIVER frames', () => {
         spans.payloadStart,
         p.length,
         view,
+        spans.chunkView(p),
       );
     }
     expect(
