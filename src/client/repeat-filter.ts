@@ -1,3 +1,4 @@
+import { getU32LE } from '../codec/get-u32.js';
 import { INCARNATION_BYTES } from '../protocol/constants.js';
 import { serialAfter } from '../protocol/consumed.js';
 import type { DeliverSpans } from '../protocol/deliver.js';
@@ -8,16 +9,35 @@ import { Fifo } from './fifo.js';
  * origin id and 8 bytes, as a string), a record and a map entry: about 100
  * bytes for a short node id, 350 for a 255-byte one, so at most about 6.5 to
  * 23 MB. Every restart of a sending process is a new incarnation, so pairs
- * of processes long gone accumulate until pushed out, least recently used
- * first. Forgetting a pair that is still sending costs its repeats: a send
- * it wrote again after a reconnect would be handed to the application a
- * second time. That takes more than 65,536 other pairs heard from since.
+ * of processes long gone accumulate until pushed out, least recently heard
+ * from first. Forgetting a pair that is still sending costs its repeats: a
+ * send it wrote again after a reconnect would be handed to the application
+ * a second time. That takes more than {@link KEPT_WHILE_SILENT} other pairs
+ * heard from between two of its deliveries.
  */
 export const MAX_ORIGINS = 65_536;
+
+/**
+ * A pair's place in the least-recently-heard order is refreshed at most once
+ * per this many pairs heard from (a map delete and insert per delivery would
+ * cost more than the rest of the check), so a pair is kept while fewer than
+ * {@link KEPT_WHILE_SILENT} others are heard from between two of its deliveries.
+ */
+const REFRESH_EVERY = MAX_ORIGINS / 4;
+export const KEPT_WHILE_SILENT = MAX_ORIGINS - REFRESH_EVERY - 1;
+
+/** Pairs looked up by their bytes, with no string or map operation: a node hears from a few senders over and over. */
+const SLOTS = 64;
 
 /** One sending incarnation: the highest seq accepted from it (-1: none yet). */
 interface Origin {
   seq: number;
+  /** Its key in the map: the origin id's bytes and the incarnation, read as latin1. */
+  readonly key: string;
+  /** Its slot in the byte-keyed cache, or -1. */
+  slot: number;
+  /** The count of map insertions when it was last put at the recent end. */
+  placedAt: number;
 }
 
 /**
@@ -28,6 +48,10 @@ interface Origin {
  * number per pair is enough: a seq not after the highest accepted is a
  * repeat.
  *
+ * Pairs live in a map of at most {@link MAX_ORIGINS}, in front of which a
+ * small cache keyed by the stamp's bytes finds the senders heard from lately
+ * without making a string. Every pair in the cache is in the map.
+ *
  * What a node accepted and then dropped unseen when its connection went
  * (see {@link rollback}) is forgotten again, so that the copy the relay or
  * the sender writes next is taken. A process that restarts forgets
@@ -35,11 +59,10 @@ interface Origin {
  */
 export class RepeatFilter {
   private readonly origins = new Map<string, Origin>();
-  /** The pair heard from last: a node hears from the same sender in runs, and those need no reordering. */
-  private recent: Origin | undefined;
-  /** The key bytes of {@link recent}: a run from one sender is matched by bytes, with no string per delivery. */
-  private recentKey = Buffer.alloc(256 + INCARNATION_BYTES);
-  private recentKeyLength = -1;
+  private readonly slotKeys: Array<Buffer | undefined> = new Array<Buffer | undefined>(SLOTS).fill(undefined);
+  private readonly slotOrigins: Array<Origin | undefined> = new Array<Origin | undefined>(SLOTS).fill(undefined);
+  /** Map insertions so far, refreshes included: the clock of {@link Origin.placedAt}. */
+  private insertions = 0;
   // The journal of this connection's accepted deliveries not yet settled:
   // the delivery number, its pair, and the pair's seq before it.
   private readonly journalSerials = new Fifo<number>();
@@ -63,8 +86,8 @@ export class RepeatFilter {
     // The incarnation's fixed length keeps two different pairs from sharing one.
     const keyStart = spans.originStart;
     const keyEnd = spans.stampStart + INCARNATION_BYTES;
-    const seq = p.readUInt32LE(keyEnd);
-    const origin = this.isRecent(p, keyStart, keyEnd) ? this.recent! : this.lookup(p, keyStart, keyEnd);
+    const seq = getU32LE(p, keyEnd);
+    const origin = this.find(p, keyStart, keyEnd);
     if (origin.seq !== -1 && !serialAfter(seq, origin.seq)) {
       this.dropped++;
       return true;
@@ -100,30 +123,60 @@ export class RepeatFilter {
     for (let i = origins.length - 1; i >= 0; i--) origins[i]!.seq = previous[i]!;
   }
 
-  private isRecent(p: Buffer, start: number, end: number): boolean {
-    const length = end - start;
-    if (length !== this.recentKeyLength) return false;
-    const key = this.recentKey;
-    for (let i = 0; i < length; i++) if (key[i] !== p[start + i]) return false;
-    return true;
+  /** The pair whose key is `p[start, end)`, from the cache when it is there. */
+  private find(p: Buffer, start: number, end: number): Origin {
+    // The incarnation's last bytes are random: they pick the slot.
+    const slot = (p[end - 1]! ^ (p[end - 2]! << 3) ^ (end - start)) & (SLOTS - 1);
+    const key = this.slotKeys[slot];
+    if (key !== undefined && sameBytes(key, p, start, end)) {
+      const origin = this.slotOrigins[slot]!;
+      if (this.insertions - origin.placedAt > REFRESH_EVERY) this.place(origin);
+      return origin;
+    }
+    const origin = this.lookup(p, start, end);
+    const previous = this.slotOrigins[slot];
+    if (previous !== undefined) previous.slot = -1;
+    this.slotKeys[slot] = Buffer.from(p.subarray(start, end));
+    this.slotOrigins[slot] = origin;
+    origin.slot = slot;
+    return origin;
   }
 
   private lookup(p: Buffer, start: number, end: number): Origin {
     const key = p.toString('latin1', start, end);
-    p.copy(this.recentKey, 0, start, end);
-    this.recentKeyLength = end - start;
     const map = this.origins;
     let origin = map.get(key);
-    if (origin === undefined) {
-      if (map.size >= MAX_ORIGINS) map.delete(map.keys().next().value!);
-      origin = { seq: -1 };
-      map.set(key, origin);
-    } else if (origin !== this.recent) {
-      // A Map iterates in insertion order: re-inserting makes it the most recently used.
-      map.delete(key);
-      map.set(key, origin);
+    if (origin !== undefined) {
+      this.place(origin);
+      return origin;
     }
-    this.recent = origin;
+    if (map.size >= MAX_ORIGINS) this.evictOldest();
+    origin = { seq: -1, key, slot: -1, placedAt: 0 };
+    this.place(origin);
     return origin;
   }
+
+  /** Puts `origin` at the recent end of the map (a Map iterates in insertion order). */
+  private place(origin: Origin): void {
+    this.origins.delete(origin.key);
+    this.origins.set(origin.key, origin);
+    origin.placedAt = ++this.insertions;
+  }
+
+  private evictOldest(): void {
+    const [key, oldest] = this.origins.entries().next().value!;
+    this.origins.delete(key);
+    if (oldest.slot !== -1) this.clearSlot(oldest.slot);
+  }
+
+  private clearSlot(slot: number): void {
+    this.slotKeys[slot] = undefined;
+    this.slotOrigins[slot] = undefined;
+  }
+}
+
+function sameBytes(key: Buffer, p: Buffer, start: number, end: number): boolean {
+  if (key.length !== end - start) return false;
+  for (let i = 0; i < key.length; i++) if (key[i] !== p[start + i]) return false;
+  return true;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ORIGINS, RepeatFilter } from '../../src/client/repeat-filter.js';
+import fc from 'fast-check';
+import { KEPT_WHILE_SILENT, MAX_ORIGINS, RepeatFilter } from '../../src/client/repeat-filter.js';
 import { DeliverSpans, PayloadKind, encodeDeliver, scanDeliver } from '../../src/protocol/index.js';
 
 function inc(fill: number): Buffer {
@@ -67,5 +68,43 @@ describe('RepeatFilter', () => {
     // 'old' was pushed out: its repeat is not recognised any more (the documented cost).
     expect(repeat(f, 'old', inc(9), 1)).toBe(false);
     expect(repeat(f, 'kept', inc(9), 1)).toBe(true);
+  });
+
+  it('keeps a pair that is heard from while fewer than KEPT_WHILE_SILENT others are, between its deliveries', () => {
+    const f = new RepeatFilter();
+    const id = (n: number): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeUInt32LE(n, 0);
+      return b;
+    };
+    expect(repeat(f, 'kept', inc(9), 1)).toBe(false);
+    let n = 0;
+    // Heard from again after many others (its place refreshed), then silent for almost the bound.
+    for (const others of [MAX_ORIGINS / 4 + 1, KEPT_WHILE_SILENT - 1]) {
+      for (let k = 0; k < others; k++) repeat(f, 'n', id(n++), 1);
+      expect(repeat(f, 'kept', inc(9), 1)).toBe(true);
+    }
+    expect(f.size).toBe(MAX_ORIGINS);
+  });
+
+  it('tells repeats apart exactly as a map of every pair would, for many senders interleaved (more than the cache holds)', () => {
+    const senders = Array.from({ length: 150 }, (_, k) => ({
+      from: `node-${k % 7}`,
+      incarnation: Buffer.from([k, k * 7, k * 13, 1, 2, 3, k, k]),
+    }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.noBias(fc.nat({ max: senders.length - 1 })), fc.nat({ max: 20 })), { maxLength: 400 }), (sends) => {
+        const f = new RepeatFilter();
+        const highest = new Map<number, number>();
+        for (const [k, seq] of sends) {
+          const seen = highest.get(k);
+          const expected = seen !== undefined && seq <= seen;
+          expect(repeat(f, senders[k]!.from, senders[k]!.incarnation, seq)).toBe(expected);
+          if (!expected) highest.set(k, seq);
+        }
+        expect(f.size).toBe(highest.size);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
