@@ -34,13 +34,13 @@ export interface DeliverFrame {
  * are copied as they are (never decoded), or the payload is shared by
  * reference when large. `origin` is the sender's id with its length byte.
  *
- * `routeView`, optional, is a DataView of `route` (`RouteSpans.chunkView`):
- * with it, a short run is copied by words rather than by Buffer#copy, whose
- * fixed cost per call is most of a small delivery's. `payload` is the
- * payload's view, made once per ROUTE for all its targets: a large one is
- * shared by reference, a mid-sized one copied from it with `set` (cheaper
- * per target than a Buffer#copy, which makes a view each time). Without it
- * the payload is copied from `route`.
+ * `payload` is the payload's view, made once per ROUTE for all its targets
+ * when {@link deliverPayload} says so: a large one is shared by reference,
+ * another copied from it with `set` (cheaper per target than a Buffer#copy,
+ * which makes a view each time). Without it the payload is copied from
+ * `route`: by words when `routeView`, an optional DataView of `route`
+ * (`RouteSpans.chunkView`), is given and the run is short, since
+ * Buffer#copy's fixed cost per call is most of a small delivery's.
  */
 export function writeDeliver(
   writer: FrameWriter,
@@ -166,12 +166,7 @@ function copyRouteParts(
   payload: Buffer | undefined,
 ): void {
   const view = writer.view;
-  if (byReference) {
-    copyRun(buf, view, at, route, routeView, usersStart, usersEnd);
-    writer.appendReference(payload!);
-    return;
-  }
-  if (payload === undefined || (routeView !== undefined && payloadEnd - payloadStart < WORD_COPY_BELOW)) {
+  if (payload === undefined) {
     // From the ROUTE itself, in one run when the users list runs straight into the payload (the last host's always does).
     if (usersEnd === payloadStart) copyRun(buf, view, at, route, routeView, usersStart, payloadEnd);
     else {
@@ -181,7 +176,8 @@ function copyRouteParts(
     return;
   }
   copyRun(buf, view, at, route, routeView, usersStart, usersEnd);
-  buf.set(payload, payloadAt);
+  if (byReference) writer.appendReference(payload);
+  else buf.set(payload, payloadAt);
 }
 
 /** Writes a stamp (incarnation, then seq) at `at`; returns where it ends. */

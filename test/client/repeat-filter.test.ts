@@ -7,6 +7,13 @@ function inc(fill: number): Buffer {
   return Buffer.alloc(8, fill);
 }
 
+/** The `n`th of many distinct incarnations. */
+function id(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(n, 0);
+  return b;
+}
+
 /** Asks the filter about a stamped DELIVER from `from` (incarnation `i`, send `seq`), numbered `serial`. */
 function repeat(filter: RepeatFilter, from: string, i: Buffer, seq: number, serial = -1): boolean {
   const p = encodeDeliver(from, ['u'], PayloadKind.TEXT, Buffer.from('m'), { incarnation: i, seq });
@@ -52,11 +59,6 @@ describe('RepeatFilter', () => {
 
   it(`remembers at most ${MAX_ORIGINS} pairs, dropping the least recently used`, () => {
     const f = new RepeatFilter();
-    const id = (n: number): Buffer => {
-      const b = Buffer.alloc(8);
-      b.writeUInt32LE(n, 0);
-      return b;
-    };
     expect(repeat(f, 'old', inc(9), 1)).toBe(false);
     expect(repeat(f, 'kept', inc(9), 1)).toBe(false);
     for (let n = 0; n < MAX_ORIGINS - 2; n++) repeat(f, 'n', id(n), 1);
@@ -72,11 +74,6 @@ describe('RepeatFilter', () => {
 
   it('keeps a pair that is heard from while fewer than KEPT_WHILE_SILENT others are, between its deliveries', () => {
     const f = new RepeatFilter();
-    const id = (n: number): Buffer => {
-      const b = Buffer.alloc(8);
-      b.writeUInt32LE(n, 0);
-      return b;
-    };
     expect(repeat(f, 'kept', inc(9), 1)).toBe(false);
     let n = 0;
     // Heard from again after many others (its place refreshed), then silent for almost the bound.
