@@ -3,6 +3,7 @@
  *
  *   node --import tsx bench/run.ts [--quick] [--no-write] [--only=capacity,e2e,slow]
  *                                  [--systems=imrelay,imrelay-mesh,imrelay-redis,loop,redis,imrelay-redis-cluster,redis-cluster,nats] [--workloads=small,binary,fanout,large]
+ *                                  [--rate=small:80000,binary:120000,fanout:9000] [--measure-ms=10000]
  *   node --import tsx bench/run.ts --render   (rewrite latest.md, latest.svg and the doc from latest.json)
  *
  * 1. Relay capacity (bench/capacity/): the relay alone in its own process,
@@ -20,6 +21,11 @@
  * test) writes bench/results/quick.{json,md,svg} instead; --no-write writes
  * nothing. Progress goes to stderr. Exits non-zero when the bench or imrelay
  * failed (not when a performance target is missed).
+ *
+ * --rate offers each named workload a fixed load (msg/s) instead of searching
+ * for the peak: only those runs go, so node CPU per message can be compared
+ * between builds at one load (the peak moves with the relay's own speed);
+ * --measure-ms lengthens each end-to-end measuring window (3 s by default).
  *
  * BENCH_TRACE=1 prints per-100 ms latency buckets of each end-to-end run;
  * BENCH_CHILD_FLAGS="--trace-gc" passes node flags to every child process.
@@ -58,8 +64,20 @@ const option = (name: string): string[] | undefined =>
     ?.slice(name.length + 3)
     .split(',')
     .filter(Boolean);
+/** `small:80000,binary:120000` → { small: 80000, binary: 120000 }. */
+function parseRates(pairs: string[]): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const pair of pairs) {
+    const [name, value] = pair.split(':');
+    const rate = Number(value);
+    if (!name || !(rate > 0)) throw new Error(`--rate: expected workload:msgs-per-second, got "${pair}"`);
+    rates[name] = rate;
+  }
+  return rates;
+}
 const QUICK = argv.includes('--quick');
-const WRITE = !argv.includes('--no-write');
+// A fixed-rate run is a comparison between builds, not the project's figures.
+const WRITE = !argv.includes('--no-write') && !option('rate');
 const ONLY = option('only');
 const wants = (section: string): boolean => !ONLY || ONLY.includes(section);
 
@@ -76,6 +94,8 @@ const log = (line: string): void => {
 };
 
 const config = benchConfig(QUICK);
+// Longer windows for comparisons between builds: the machine's noise averages out.
+if (option('measure-ms')) config.e2e.measureMs = Number(option('measure-ms')![0]);
 const started = Date.now();
 const results: Results = {
   version: 1,
@@ -148,6 +168,7 @@ if (wants('e2e')) {
       log,
       ...(option('systems') ? { systems: option('systems') } : {}),
       ...(option('workloads') ? { workloads: option('workloads') } : {}),
+      ...(option('rate') ? { fixedRates: parseRates(option('rate')!) } : {}),
     });
     // Table order: by workload, then load, then system (the runs went imrelay first).
     const rank = (list: string[], x: string): number => list.indexOf(x);

@@ -80,6 +80,12 @@ export interface EndToEndOptions {
   workloads?: string[];
   /** Only these loads. */
   modes?: Array<E2ERow['mode']>;
+  /**
+   * A fixed offered load per workload (msg/s) instead of the peak search:
+   * only these runs go (mode `fixed`), so that node CPU per
+   * message can be compared between builds at the same load.
+   */
+  fixedRates?: Record<string, number>;
   /** Node flags for the nodes process (e.g. --cpu-prof). */
   nodesExecArgv?: string[];
 }
@@ -113,7 +119,10 @@ export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions 
   const log = options.log ?? (() => {});
   const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.name));
   const order = SYSTEM_ORDER.filter((s) => !options.systems || options.systems.includes(s));
-  const modes = (['peak', 'half-peak'] as const).filter((m) => !options.modes || options.modes.includes(m));
+  const fixed = options.fixedRates;
+  const modes: Array<E2ERow['mode']> = fixed
+    ? ['fixed']
+    : (['peak', 'half-peak'] as const).filter((m) => !options.modes || options.modes.includes(m));
   const peaks = new Map<string, number>();
   const rows: E2ERow[] = [];
   const errors: string[] = [];
@@ -164,13 +173,18 @@ export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions 
         for (const system of live) {
           const spec = system.spec;
           let rate = 0;
-          if (mode === 'half-peak') rate = (peaks.get(`${peakReference(spec.name)}/${w.name}`) ?? peaks.get(`imrelay/${w.name}`) ?? 0) / 2;
+          if (fixed) rate = fixed[w.name] ?? 0;
+          else if (mode === 'half-peak')
+            rate = (peaks.get(`${peakReference(spec.name)}/${w.name}`) ?? peaks.get(`imrelay/${w.name}`) ?? 0) / 2;
           if (system.failed) {
             rows.push({ ...base(spec, w, mode), skipped: system.failed });
             continue;
           }
-          if (mode === 'half-peak' && rate === 0) {
-            rows.push({ ...base(spec, w, mode), skipped: `skipped: no ${peakReference(spec.name)} peak to halve` });
+          if (mode !== 'peak' && rate === 0) {
+            rows.push({
+              ...base(spec, w, mode),
+              skipped: fixed ? 'skipped: no rate given' : `skipped: no ${peakReference(spec.name)} peak to halve`,
+            });
             continue;
           }
           log(`end to end: ${spec.label}, ${w.label}, ${mode === 'peak' ? 'peak' : `${Math.round(rate)} msg/s offered`}`);
@@ -236,7 +250,7 @@ async function runOne(
   const mps = Number(r.messagesPerSecond);
   const serverCpuPerSecond = a && b ? (b.cpuMicros - a.cpuMicros) / ((b.t - a.t) / 1000) : undefined;
   return {
-    ...(mode === 'half-peak' ? { targetRate: rate } : {}),
+    ...(mode !== 'peak' ? { targetRate: rate } : {}),
     messagesPerSecond: mps,
     deliveriesPerSecond: Number(r.deliveriesPerSecond),
     userDeliveriesPerSecond: Number(r.userDeliveriesPerSecond),

@@ -49,7 +49,8 @@ function capacityRow(c: CapacityRow): string[] {
 
 function e2eRow(e: E2ERow, ceiling: E2ERow | undefined): string[] {
   const busy = (e.otherCpuPercent ?? 0) >= BUSY ? ` ⚠ other processes took ${e.otherCpuPercent}% of a core` : '';
-  const load = (e.mode === 'peak' ? 'peak' : e.targetRate === undefined ? 'half peak' : `half peak (${int(e.targetRate)} msg/s)`) + busy;
+  const offered = e.mode === 'fixed' ? 'fixed' : 'half peak';
+  const load = (e.mode === 'peak' ? 'peak' : e.targetRate === undefined ? offered : `${offered} (${int(e.targetRate)} msg/s)`) + busy;
   if (e.skipped) return [e.workloadLabel, e.systemLabel, load, e.skipped, '', '', '', '', '', '', '', '', ''];
   const share =
     e.mode === 'peak' && e.system !== 'loop' && ceiling?.messagesPerSecond && e.messagesPerSecond !== undefined

@@ -53,11 +53,12 @@ export interface Latency {
 export interface E2ERow {
   workload: string;
   workloadLabel: string;
-  mode: 'peak' | 'half-peak';
+  /** `fixed`: offered a rate given on the command line (bench/run.ts --rate). */
+  mode: 'peak' | 'half-peak' | 'fixed';
   system: string;
   systemLabel: string;
   skipped?: string;
-  /** Offered rate (msg/s) in the half-peak run. */
+  /** Offered rate (msg/s) in a half-peak or fixed run. */
   targetRate?: number;
   messagesPerSecond?: number;
   deliveriesPerSecond?: number;

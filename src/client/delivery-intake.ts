@@ -75,6 +75,7 @@ export class DeliveryIntake<T> {
     this.closed = true;
     if (!this.numbering) return;
     this.letGo();
+    this.window.hurry();
     this.changed();
   }
 
@@ -115,6 +116,16 @@ export class DeliveryIntake<T> {
     this.window.expire(through, firstDropped, this.queue.lowestPending);
     this.repeats.settle(this.window.settled);
     this.changed();
+  }
+
+  /** True when a CONSUMED is owed. */
+  get owes(): boolean {
+    return this.numbering && this.window.due;
+  }
+
+  /** True when the CONSUMED owed should not wait for other output to carry it (see {@link DeliveryWindow.pressing}). */
+  get pressing(): boolean {
+    return this.numbering && this.window.pressing;
   }
 
   /** Appends the CONSUMED owed, if any. */

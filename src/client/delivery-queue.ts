@@ -1,5 +1,6 @@
 import { ErrorCodes, RelayError } from '../errors.js';
 import { serialAfter } from '../protocol/consumed.js';
+import { Fifo } from './fifo.js';
 
 /** What a {@link DeliveryQueue} tells the code that feeds it. */
 export interface DeliveryQueueHooks {
@@ -35,10 +36,9 @@ const NONE = -1;
  * finishes, or throws `err`.
  */
 export class DeliveryQueue<T> {
-  private items: Array<T | undefined> = [];
+  private readonly items = new Fifo<T>();
   /** The delivery number of each item, in step with {@link items}. */
-  private serials: number[] = [];
-  private head = 0;
+  private readonly serials = new Fifo<number>();
   private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   private ended = false;
   private failure: Error | undefined;
@@ -56,7 +56,7 @@ export class DeliveryQueue<T> {
   }
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.items.length;
   }
 
   /** True once the queue holds `highWaterMark` items: stop producing. */
@@ -74,7 +74,7 @@ export class DeliveryQueue<T> {
    */
   get lowestPending(): number {
     if (this.held !== NONE) return this.held;
-    return this.head < this.items.length ? this.serials[this.head]! : NONE;
+    return this.serials.peek() ?? NONE;
   }
 
   /** Queues `item`, numbered `serial` (-1: not numbered), or hands it straight to a waiting consumer. */
@@ -100,8 +100,8 @@ export class DeliveryQueue<T> {
   dropThrough(through: number): number {
     if (this.held !== NONE && !serialAfter(this.held, through)) this.held = NONE;
     let first = NONE;
-    while (this.head < this.items.length && !serialAfter(this.serials[this.head]!, through)) {
-      if (first === NONE) first = this.serials[this.head]!;
+    for (let serial = this.serials.peek(); serial !== undefined && !serialAfter(serial, through); serial = this.serials.peek()) {
+      if (first === NONE) first = serial;
       this.shift();
     }
     return first;
@@ -114,11 +114,10 @@ export class DeliveryQueue<T> {
    * of the first item dropped, or -1.
    */
   dropPending(): number {
-    const first = this.head < this.items.length ? this.serials[this.head]! : NONE;
+    const first = this.serials.peek() ?? NONE;
     this.held = NONE;
-    this.items = [];
-    this.serials = [];
-    this.head = 0;
+    this.items.drain();
+    this.serials.drain();
     this.wasFull = false;
     return first;
   }
@@ -160,8 +159,8 @@ export class DeliveryQueue<T> {
     const tookHeld = this.held !== NONE;
     this.held = NONE;
     let result: Promise<IteratorResult<T>>;
-    if (this.head < this.items.length) {
-      this.held = this.serials[this.head]!;
+    if (this.items.length > 0) {
+      this.held = this.serials.peek()!;
       result = Promise.resolve({ value: this.shift(), done: false });
     } else if (this.ended) {
       this.release();
@@ -176,17 +175,8 @@ export class DeliveryQueue<T> {
   }
 
   private shift(): T {
-    const item = this.items[this.head] as T;
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.serials.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.serials = this.serials.slice(this.head);
-      this.head = 0;
-    }
+    const item = this.items.shift() as T;
+    this.serials.shift();
     if (this.wasFull && this.length <= this.highWaterMark >> 1) {
       this.wasFull = false;
       this.hooks.drained();

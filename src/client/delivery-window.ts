@@ -31,6 +31,10 @@ export class DeliveryWindow {
   settled = 0;
   /** True when a CONSUMED is owed: the numbers moved, or an EXPIRE wants its answer. */
   private owed = false;
+  /** True when the one owed should not wait for other output to ride with (see {@link pressing}). */
+  private urgent = false;
+  /** `settled` as the last CONSUMED written said it. */
+  private sentSettled = 0;
 
   constructor(
     /** Deliveries the relay may write beyond `settled`: the client's `deliveryHighWaterMark`. */
@@ -42,12 +46,29 @@ export class DeliveryWindow {
     return this.owed;
   }
 
-  /** A new connection: numbers start again at 1, and the first CONSUMED (0, 0, window) is owed. */
+  /**
+   * True when the CONSUMED owed should go now rather than wait a moment for
+   * other output to carry it: it is the first on the connection, answers an
+   * EXPIRE, or the relay is half way through the window the last one granted
+   * (waiting longer could stall its writes to this node).
+   */
+  get pressing(): boolean {
+    return this.owed && this.urgent;
+  }
+
+  /** The CONSUMED owed, if any, should go at once (the client is closing). */
+  hurry(): void {
+    if (this.owed) this.urgent = true;
+  }
+
+  /** A new connection: numbers start again at 1, and the first CONSUMED (0, 0, window) is owed at once. */
   reset(): void {
     this.received = 0;
     this.taken = 0;
     this.settled = 0;
+    this.sentSettled = 0;
     this.owed = true;
+    this.urgent = true;
   }
 
   /**
@@ -77,6 +98,7 @@ export class DeliveryWindow {
     this.taken = candidate;
     this.settled = candidate;
     this.owed = true;
+    if ((candidate - this.sentSettled) >>> 0 >= this.size >>> 1) this.urgent = true;
     return true;
   }
 
@@ -93,6 +115,7 @@ export class DeliveryWindow {
     if (serialAfter(through, this.settled)) this.settled = through;
     if (serialAfter(this.taken, this.settled)) this.settled = this.taken;
     this.owed = true;
+    this.urgent = true;
   }
 
   /** Throws `ERR_PROTOCOL` unless `through` is a delivery that arrived on this connection. */
@@ -106,6 +129,8 @@ export class DeliveryWindow {
   write(writer: FrameWriter): boolean {
     if (!this.owed) return false;
     this.owed = false;
+    this.urgent = false;
+    this.sentSettled = this.settled;
     writeConsumed(writer, { taken: this.taken, settled: this.settled, window: this.size });
     return true;
   }

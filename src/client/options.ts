@@ -3,7 +3,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../codec/constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { noopLogger, type Logger } from '../metrics/logger.js';
 import { checkNodeId } from '../protocol/node-id.js';
-import { positive } from '../option-checks.js';
+import { positive, timerMs } from '../option-checks.js';
 import { Secret } from '../secret.js';
 import { resolveTransport, type TransportSpec } from '../transport/factory.js';
 import type { MeshOptions } from '../mesh/mesh-options.js';
@@ -79,6 +79,17 @@ export interface ClientCommonOptions {
    */
   deliveryHighWaterMark?: number | undefined;
   /**
+   * With a relay that speaks effectively-once delivery, how long the node may
+   * hold an acknowledgement of deliveries its application took when nothing
+   * else is being written, so that it rides with other output instead of
+   * costing a write (and a wake-up of the relay) of its own. A sender's
+   * report waits for the acknowledgement, so this is added to report
+   * latency when the receiving node has nothing to send. It never waits
+   * once the relay is half way through the window (`deliveryHighWaterMark`),
+   * and 0 sends every acknowledgement at once. Default 1 ms.
+   */
+  acknowledgeDelayMs?: number | undefined;
+  /**
    * Largest frame accepted from the relay: a message addressed to this node
    * whose frame is larger is refused by the relay (reported `refused` to its
    * sender). Raise it on every node together with the relay's `maxFrameBytes`.
@@ -149,6 +160,7 @@ export interface ResolvedClientOptions {
   readonly maxBufferedBytes: number;
   readonly reportTimeoutMs: number;
   readonly deliveryHighWaterMark: number;
+  readonly acknowledgeDelayMs: number;
   readonly maxFrameBytes: number;
   readonly connectTimeoutMs: number;
   readonly closeTimeoutMs: number;
@@ -165,6 +177,7 @@ export const CLIENT_DEFAULTS = {
   maxBufferedBytes: 16 * 1024 * 1024,
   reportTimeoutMs: 10_000,
   deliveryHighWaterMark: 1024,
+  acknowledgeDelayMs: 1,
   // A delivery carries the sender's id and its users besides the payload.
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES + 1024,
   connectTimeoutMs: 10_000,
@@ -199,6 +212,7 @@ export function resolveClientOptions(options: RelayClientOptions): ResolvedClien
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? CLIENT_DEFAULTS.maxBufferedBytes),
     reportTimeoutMs: positive('reportTimeoutMs', options.reportTimeoutMs ?? CLIENT_DEFAULTS.reportTimeoutMs),
     deliveryHighWaterMark: positive('deliveryHighWaterMark', options.deliveryHighWaterMark ?? CLIENT_DEFAULTS.deliveryHighWaterMark),
+    acknowledgeDelayMs: timerMs('acknowledgeDelayMs', options.acknowledgeDelayMs ?? CLIENT_DEFAULTS.acknowledgeDelayMs, 0),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs),

@@ -59,6 +59,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
   private relayMaxFrameBytes: number;
   private seq = 0;
   private flushScheduled = false;
+  /** Set while a CONSUMED waits for other output to carry it (see {@link flush}). */
+  private acknowledgeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RelayClientOptions) {
     super();
@@ -69,7 +71,7 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       drained: () => this.supervisor.link?.resume(),
       taken: () => this.intake.taken(),
     });
-    this.intake = new DeliveryIntake(this.inbox, this.options.deliveryHighWaterMark, () => this.scheduleFlush());
+    this.intake = new DeliveryIntake(this.inbox, this.options.deliveryHighWaterMark, () => this.acknowledgementOwed());
     this.inbound = new Inbound(this.ledger, this.intake, this.locator, this.options.serializer, {
       deliver: (delivery, serial) => this.deliver(delivery, serial),
       offline: (notice) => this.emit('offline', notice),
@@ -393,7 +395,33 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
     this.flushScheduled = false;
     const link = this.supervisor.link;
     if (link === undefined || !link.ready) return;
-    // One CONSUMED per flush, however many deliveries were taken since the last.
+    const writer = this.ledger.writer;
+    // One CONSUMED per flush, however many deliveries were taken since the
+    // last; one held back for acknowledgeDelayMs rides with this output.
+    const intake = this.intake;
+    if (intake.owes) {
+      if (writer.length > 0 || intake.pressing || this.options.acknowledgeDelayMs === 0) intake.write(writer);
+      else this.acknowledgeTimer ??= setTimeout(this.acknowledgeNow, this.options.acknowledgeDelayMs);
+    }
+    if (writer.length > 0) this.ledger.flush((parts) => link.write(parts), Date.now());
+  };
+
+  /**
+   * The intake owes the relay a CONSUMED. One that presses goes at the next
+   * flush; any other waits up to acknowledgeDelayMs for output to carry it:
+   * a node that only receives would otherwise make a write (and wake the
+   * relay) for every event-loop turn in which its application took something.
+   */
+  private acknowledgementOwed(): void {
+    if (this.intake.pressing || this.options.acknowledgeDelayMs === 0) this.scheduleFlush();
+    else this.acknowledgeTimer ??= setTimeout(this.acknowledgeNow, this.options.acknowledgeDelayMs);
+  }
+
+  /** The CONSUMED held back found nothing to ride with: it goes alone. */
+  private readonly acknowledgeNow = (): void => {
+    this.acknowledgeTimer = undefined;
+    const link = this.supervisor.link;
+    if (link === undefined || !link.ready || !this.intake.owes) return;
     this.intake.write(this.ledger.writer);
     this.ledger.flush((parts) => link.write(parts), Date.now());
   };
@@ -447,6 +475,8 @@ export class RelayClient<M = unknown> extends EventEmitter<RelayClientEvents> im
       // Without ONCE the relay answers every send before it reads the goodbye.
       answered: () => (this.ledger.retaining ? this.ledger.whenAnswered() : Promise.resolve()),
       closed: () => {
+        clearTimeout(this.acknowledgeTimer);
+        this.acknowledgeTimer = undefined;
         this.rejectEverything(() => new ClosedError('the client was closed'));
         this.inbox.end();
       },

@@ -91,4 +91,49 @@ describe('DeliveryWindow', () => {
     expect(w.advance(-1)).toBe(true);
     expect(w.taken).toBe(1);
   });
+
+  describe('pressing: whether the CONSUMED owed may wait for other output', () => {
+    it('the first on a connection presses; one owed for deliveries taken does not, until half the window is past the last sent', () => {
+      const w = new DeliveryWindow(8);
+      w.reset();
+      expect(w.pressing).toBe(true);
+      written(w);
+      expect(w.pressing).toBe(false);
+      for (let i = 0; i < 8; i++) w.number();
+      w.advance(4);
+      expect([w.due, w.pressing]).toEqual([true, false]);
+      // Settled 4 of a window of 8 since the last CONSUMED (settled 0): the relay may stall soon.
+      w.advance(5);
+      expect([w.due, w.pressing]).toEqual([true, true]);
+      expect(written(w)).toEqual({ taken: 4, settled: 4, window: 8 });
+      expect(w.pressing).toBe(false);
+      // Counted from what the last CONSUMED said, not from the connection's start.
+      w.advance(8);
+      expect([w.due, w.pressing]).toEqual([true, false]);
+      w.advance(-1);
+      expect(w.pressing).toBe(true);
+    });
+
+    it('the answer to an EXPIRE presses', () => {
+      const w = new DeliveryWindow(100);
+      w.reset();
+      written(w);
+      for (let i = 0; i < 3; i++) w.number();
+      w.expire(2, 1, 3);
+      expect(w.pressing).toBe(true);
+    });
+
+    it('hurry presses only what is owed', () => {
+      const w = new DeliveryWindow(100);
+      w.reset();
+      written(w);
+      w.hurry();
+      expect([w.due, w.pressing]).toEqual([false, false]);
+      w.number();
+      w.advance(-1);
+      expect(w.pressing).toBe(false);
+      w.hurry();
+      expect(w.pressing).toBe(true);
+    });
+  });
 });

@@ -26,6 +26,9 @@ describe('RelayClient options', () => {
     expect(constructionError({ url, nodeId: 'n', writeRetry: { attempts: 0 } })).toBe(ErrorCodes.INVALID_ARGUMENT);
     expect(constructionError({ url, nodeId: 'n', maxBufferedMessages: 0 })).toBe(ErrorCodes.INVALID_ARGUMENT);
     expect(constructionError({ url, nodeId: 'n', deliveryHighWaterMark: -1 })).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect(constructionError({ url, nodeId: 'n', acknowledgeDelayMs: -1 })).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect(constructionError({ url, nodeId: 'n', acknowledgeDelayMs: Number.NaN })).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect(constructionError({ url, nodeId: 'n', acknowledgeDelayMs: 0 })).toBeUndefined();
     expect(constructionError({ url, nodeId: 'ü'.repeat(127) })).toBeUndefined();
   });
 
