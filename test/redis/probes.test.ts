@@ -62,12 +62,20 @@ async function flowsAgain(from: RelayClient, to: string, inbox: DeliveryCollecto
   for (;;) {
     const tag = `probe-test-${++tags}`;
     const report = await from.send({ [to]: ['u'] }, tag).catch(() => undefined);
-    if (report?.delivered.includes(to)) {
-      await inbox.until(() => inbox.messages.includes(tag), 2_000, `${tag} at ${to}`);
-      return Date.now() - startedAt;
-    }
+    // Over a cluster in failover, a send can be counted by a subscription that is going away (see
+    // docs/scaling.md, what Redis cannot promise): it is not taken as the path working again.
+    if (report?.delivered.includes(to) && (await arrives(inbox, tag))) return Date.now() - startedAt;
     if (Date.now() - startedAt > 10_000) throw new Error(`no delivery to ${to} for 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function arrives(inbox: DeliveryCollector, tag: string): Promise<boolean> {
+  try {
+    await inbox.until(() => inbox.messages.includes(tag), 500, tag);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -220,10 +228,11 @@ describe('on a Redis Cluster with a replica per master', () => {
       for (const conn of shard) total += ((await conn.call('PUBSUB', 'SHARDNUMSUB', channelOf(prefix, 'b'))) as [string, number])[1];
       return total;
     };
-    for (const deadline = Date.now() + RECOVERY_BOUND_MS; (await subscribers()) !== 1 && Date.now() < deadline;) {
+    let count = await subscribers();
+    for (const deadline = Date.now() + RECOVERY_BOUND_MS; count !== 1 && Date.now() < deadline; count = await subscribers()) {
       await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
     }
-    expect(await subscribers()).toBe(1);
+    expect(count).toBe(1);
     expect(await flowsAgain(a, 'b', inbox, Date.now())).toBeLessThan(RECOVERY_BOUND_MS);
   }, 20_000);
 });
