@@ -95,7 +95,12 @@ const log = (line: string): void => {
 
 const config = benchConfig(QUICK);
 // Longer windows for comparisons between builds: the machine's noise averages out.
-if (option('measure-ms')) config.e2e.measureMs = Number(option('measure-ms')![0]);
+if (option('measure-ms')) {
+  const ms = Number(option('measure-ms')![0]);
+  if (!Number.isInteger(ms) || ms < 100)
+    throw new Error(`--measure-ms: expected a whole number of milliseconds, at least 100, got "${option('measure-ms')![0]}"`);
+  config.e2e.measureMs = ms;
+}
 const started = Date.now();
 const results: Results = {
   version: 1,

@@ -117,9 +117,10 @@ interface Live {
  */
 export async function runEndToEnd(config: BenchConfig, options: EndToEndOptions = {}): Promise<{ rows: E2ERow[]; errors: string[] }> {
   const log = options.log ?? (() => {});
-  const workloads = WORKLOADS.filter((w) => !options.workloads || options.workloads.includes(w.name));
-  const order = SYSTEM_ORDER.filter((s) => !options.systems || options.systems.includes(s));
   const fixed = options.fixedRates;
+  // With fixed rates, only the workloads given one (unless named otherwise).
+  const workloads = WORKLOADS.filter((w) => (options.workloads ? options.workloads.includes(w.name) : !fixed || w.name in fixed));
+  const order = SYSTEM_ORDER.filter((s) => !options.systems || options.systems.includes(s));
   const modes: Array<E2ERow['mode']> = fixed
     ? ['fixed']
     : (['peak', 'half-peak'] as const).filter((m) => !options.modes || options.modes.includes(m));
