@@ -10,6 +10,7 @@ import {
   type PayloadKind,
 } from './constants.js';
 import { WORD_COPY_BELOW, copyRun } from '../codec/copy-bytes.js';
+import { putU32LE } from '../codec/put-u32.js';
 import { utf8Text } from '../codec/text.js';
 import { id8 } from './id-writer.js';
 import { dropRepeats } from './unique-ids.js';
@@ -109,10 +110,7 @@ export function writeStampedDeliver(
   // Id and incarnation run past a dozen bytes: one set beats a byte loop there.
   buf.set(stampedOrigin, off + 2);
   const at = off + 2 + originBytes;
-  buf[at] = seq & 0xff;
-  buf[at + 1] = (seq >>> 8) & 0xff;
-  buf[at + 2] = (seq >>> 16) & 0xff;
-  buf[at + 3] = seq >>> 24;
+  putU32LE(buf, at, seq);
   copyRouteParts(
     buf,
     at + 4,

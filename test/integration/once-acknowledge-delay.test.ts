@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedFrame } from '../../src/protocol/index.js';
 import { FrameType } from '../../src/protocol/index.js';
-import { collect } from '../helpers/collector.js';
+import { collect, type DeliveryCollector } from '../helpers/collector.js';
 import { connectClient, useRelayHarness } from '../helpers/harness.js';
 import { consumedFrames, expireFrame, incarnation, lastConsumed, startOnceRelay, stampedDeliver } from '../helpers/once-fake-relay.js';
 import type { RawPeer } from '../helpers/raw-peer.js';
@@ -37,6 +37,24 @@ async function onceNode(window: number, acknowledgeDelayMs: number): Promise<{ c
   return { client, peer };
 }
 
+/**
+ * A node whose loop took deliveries 1 to `count`, with their acknowledgement
+ * still held (the relay heard only the first CONSUMED).
+ */
+async function holdingAfterTaking(
+  window: number,
+  acknowledgeDelayMs: number,
+  count: number,
+): Promise<{ client: RelayClient<string>; peer: RawPeer; inbox: DeliveryCollector<string> }> {
+  const { client, peer } = await onceNode(window, acknowledgeDelayMs);
+  const inbox = collect(client);
+  peer.write(deliveries(1, count));
+  await inbox.waitFor(count);
+  await turns();
+  expect(lastConsumed(peer)).toEqual({ taken: 0, settled: 0, window });
+  return { client, peer, inbox };
+}
+
 function deliveries(from: number, to: number): Buffer {
   const frames: Buffer[] = [];
   for (let n = from; n <= to; n++) frames.push(stampedDeliver('o', A, n, `m${n}`));
@@ -62,12 +80,7 @@ describe('acknowledgeDelayMs', () => {
   });
 
   it('output written anyway carries the acknowledgement at once', async () => {
-    const { client, peer } = await onceNode(64, LONG);
-    const inbox = collect(client);
-    peer.write(deliveries(1, 3));
-    await inbox.waitFor(3);
-    await turns();
-    expect(lastConsumed(peer)).toEqual({ taken: 0, settled: 0, window: 64 });
+    const { client, peer } = await holdingAfterTaking(64, LONG, 3);
     // The fake relay never answers it; the harness's close rejects it.
     client.send({ other: ['x'] }, 'hello').catch(() => {});
     await consumedUntil(peer, { taken: 3, settled: 3, window: 64 }, 'the acknowledgement with the ROUTE');
@@ -75,12 +88,7 @@ describe('acknowledgeDelayMs', () => {
   });
 
   it('never waits once the relay is half way through the window the last acknowledgement granted', async () => {
-    const { client, peer } = await onceNode(8, LONG);
-    const inbox = collect(client);
-    peer.write(deliveries(1, 3));
-    await inbox.waitFor(3);
-    await turns();
-    expect(lastConsumed(peer)).toEqual({ taken: 0, settled: 0, window: 8 });
+    const { peer, inbox } = await holdingAfterTaking(8, LONG, 3);
     peer.write(deliveries(4, 4));
     await consumedUntil(peer, { taken: 4, settled: 4, window: 8 }, 'half the window taken');
     // Counted again from what that one said.
@@ -102,12 +110,7 @@ describe('acknowledgeDelayMs', () => {
   });
 
   it('close sends the acknowledgement held, with what the application took', async () => {
-    const { client, peer } = await onceNode(64, LONG);
-    const inbox = collect(client);
-    peer.write(deliveries(1, 3));
-    await inbox.waitFor(3);
-    await turns();
-    expect(lastConsumed(peer)).toEqual({ taken: 0, settled: 0, window: 64 });
+    const { client, peer } = await holdingAfterTaking(64, LONG, 3);
     const closed = client.close();
     await consumedUntil(peer, { taken: 3, settled: 3, window: 64 }, 'the last acknowledgement');
     await closed;
