@@ -43,6 +43,14 @@ export interface RedisClusterProcess {
    * node sees the cluster ok again. Throws when that master has no replica.
    */
   failover(masterPort: number): Promise<number>;
+  /**
+   * Reshards one slot, which must hold no keys, from the master that serves
+   * it to the master on `toPort` (IMPORTING, MIGRATING, then SETSLOT NODE on
+   * every master) and resolves once every master names `toPort` its owner.
+   */
+  moveSlot(slot: number, toPort: number): Promise<void>;
+  /** The port of the master that serves `slot`, as the first master sees it. */
+  ownerOf(slot: number): Promise<number>;
   /** Stops every node and removes the cluster's config files. */
   stop(): Promise<void>;
 }
@@ -154,11 +162,49 @@ export async function startRedisCluster(options: { replicas?: 0 | 1 } = {}): Pro
       await Promise.all(servers.map((server) => waitForClusterOk(server.port)));
       return promoted;
     },
+    ownerOf: (slot) => slotOwner(masters[0]!.port, slot),
+    async moveSlot(slot, toPort) {
+      const ownerPort = await slotOwner(masters[0]!.port, slot);
+      if (ownerPort === toPort) return;
+      const [fromId, toId] = await Promise.all(
+        [ownerPort, toPort].map(async (port) => (await redisCommand(port, ['CLUSTER', 'MYID'])).trim()),
+      );
+      await redisCommand(toPort, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId!]);
+      await redisCommand(ownerPort, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId!]);
+      // A channel is not a key: the slots moved here hold none, and moving keys is not this helper's job.
+      const keys = Number(await redisCommand(ownerPort, ['CLUSTER', 'COUNTKEYSINSLOT', String(slot)]));
+      if (keys !== 0) throw new Error(`slot ${slot} holds ${keys} keys: moveSlot moves empty slots only`);
+      // The new owner first, so that no master names an owner that does not know it owns the slot.
+      const order = [toPort, ownerPort, ...masters.map((m) => m.port).filter((port) => port !== toPort && port !== ownerPort)];
+      for (const port of order) await redisCommand(port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', toId!]);
+      const deadline = Date.now() + 3 * START_DEADLINE_MS;
+      for (const master of masters) {
+        while ((await slotOwner(master.port, slot)) !== toPort) {
+          if (Date.now() > deadline) throw new Error(`master ${master.port} does not name ${toPort} the owner of slot ${slot}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    },
     stop,
   };
 }
 
 /** Waits until a replica reports its link to its master up (a master returns at once). */
+/** The port of the master that `port` says serves `slot`. */
+async function slotOwner(port: number, slot: number): Promise<number> {
+  // Lines of CLUSTER NODES: id, host:port@bus, flags, master, ping, pong, epoch, link, then slot ranges.
+  for (const line of (await redisCommand(port, ['CLUSTER', 'NODES'])).split('\n')) {
+    const fields = line.trim().split(' ');
+    const serves = fields.slice(8).some((range) => {
+      if (range.startsWith('[')) return false;
+      const [from, to = from] = range.split('-').map(Number);
+      return slot >= from! && slot <= to!;
+    });
+    if (serves) return Number(fields[1]!.split('@')[0]!.split(':').pop());
+  }
+  throw new Error(`no master of slot ${slot} in CLUSTER NODES of ${port}`);
+}
+
 async function waitForReplicaSync(port: number): Promise<void> {
   const deadline = Date.now() + START_DEADLINE_MS;
   for (;;) {
@@ -258,8 +304,8 @@ async function waitForClusterOk(port: number): Promise<void> {
 
 /**
  * Sends one command over a fresh connection, without a client library, and
- * returns its reply: simple strings, integers and bulk strings as text; an
- * error reply rejects.
+ * returns its reply: simple strings, integers and bulk strings as text, an
+ * array of those as its items' text a line each; an error reply rejects.
  */
 export function redisCommand(port: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -277,26 +323,47 @@ export function redisCommand(port: number, args: string[]): Promise<string> {
     });
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
-      const eol = data.indexOf('\r\n');
-      if (eol < 0) return;
-      const head = data.toString('utf8', 1, eol);
-      switch (data[0]) {
-        case 0x2b /* + */:
-        case 0x3a /* : */:
-          return finish(undefined, head);
-        case 0x2d /* - */:
-          return finish(new Error(head));
-        case 0x24 /* $ */: {
-          const length = Number(head);
-          if (length < 0) return finish(undefined, '');
-          if (data.length < eol + 2 + length + 2) return;
-          return finish(undefined, data.toString('utf8', eol + 2, eol + 2 + length));
-        }
-        default:
-          return finish(new Error(`unexpected reply ${JSON.stringify(data.toString())}`));
+      try {
+        const reply = parseReply(data, 0);
+        if (reply !== undefined) finish(undefined, reply.text);
+      } catch (err) {
+        finish(err as Error);
       }
     });
   });
+}
+
+/** The reply that starts at `at` of `data` and where it ends, or undefined while it is incomplete. */
+function parseReply(data: Buffer, at: number): { text: string; end: number } | undefined {
+  const eol = data.indexOf('\r\n', at);
+  if (eol < 0) return undefined;
+  const head = data.toString('utf8', at + 1, eol);
+  switch (data[at]) {
+    case 0x2b /* + */:
+    case 0x3a /* : */:
+      return { text: head, end: eol + 2 };
+    case 0x2d /* - */:
+      throw new Error(head);
+    case 0x24 /* $ */: {
+      const length = Number(head);
+      if (length < 0) return { text: '', end: eol + 2 };
+      if (data.length < eol + 2 + length + 2) return undefined;
+      return { text: data.toString('utf8', eol + 2, eol + 2 + length), end: eol + 2 + length + 2 };
+    }
+    case 0x2a /* * */: {
+      const items: string[] = [];
+      let end = eol + 2;
+      for (let i = 0; i < Number(head); i++) {
+        const item = parseReply(data, end);
+        if (item === undefined) return undefined;
+        items.push(item.text);
+        end = item.end;
+      }
+      return { text: items.join('\n'), end };
+    }
+    default:
+      throw new Error(`unexpected reply ${JSON.stringify(data.toString())}`);
+  }
 }
 
 function run(file: string, args: string[]): Promise<{ code: number; output: string }> {

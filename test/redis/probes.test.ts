@@ -17,7 +17,8 @@ import { ErrorCodes, RelayClient, type RelayError } from '../../src/index.js';
 import { channelOf } from '../../src/transport/redis/options.js';
 import type { RedisClientLike } from '../../src/transport/redis/redis-client-like.js';
 import type { RedisLink } from '../../src/transport/redis/redis-link.js';
-import { collect, type DeliveryCollector } from '../helpers/collector.js';
+import { collect } from '../helpers/collector.js';
+import { flowsAgain } from '../helpers/flows-again.js';
 import { EventLog, pollUntil, waitForEvent } from '../helpers/events.js';
 import { FAST_CLIENT, createClient, track, useRelayHarness } from '../helpers/harness.js';
 import { redisCommand, startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from '../helpers/redis.js';
@@ -49,34 +50,6 @@ function optionsFor(prefix: string): Parameters<typeof createClient>[2] {
     connectTimeoutMs: 1_000,
     redisOptions: { prefix, probeIntervalMs: PROBE_MS, livenessMs: LIVENESS_MS },
   };
-}
-
-let tags = 0;
-
-/**
- * Sends to `to` until a send is reported delivered and that very message
- * arrives; resolves with the time it took from `startedAt`. Sends reported
- * offline meanwhile are the truthful answer while the path is down.
- */
-async function flowsAgain(from: RelayClient, to: string, inbox: DeliveryCollector, startedAt: number): Promise<number> {
-  for (;;) {
-    const tag = `probe-test-${++tags}`;
-    const report = await from.send({ [to]: ['u'] }, tag).catch(() => undefined);
-    // Over a cluster in failover, a send can be counted by a subscription that is going away (see
-    // docs/scaling.md, what Redis cannot promise): it is not taken as the path working again.
-    if (report?.delivered.includes(to) && (await arrives(inbox, tag))) return Date.now() - startedAt;
-    if (Date.now() - startedAt > 10_000) throw new Error(`no delivery to ${to} for 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function arrives(inbox: DeliveryCollector, tag: string): Promise<boolean> {
-  try {
-    await inbox.until(() => inbox.messages.includes(tag), 500, tag);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('on one server', () => {
@@ -207,10 +180,10 @@ describe('on a Redis Cluster with a replica per master', () => {
     expect(await a.send({ b: ['u'] }, 'before')).toEqual({ delivered: ['b'], offline: {} });
 
     const slot = Number(await redisCommand(cluster.nodes[0]!.port, ['CLUSTER', 'KEYSLOT', channelOf(prefix, 'b')]));
-    const owner = await ownerOf(cluster, slot);
+    const owner = await cluster.ownerOf(slot);
     const promoted = await cluster.failover(owner);
     const promotedAt = Date.now();
-    expect(await ownerOf(cluster, slot)).toBe(promoted);
+    expect(await cluster.ownerOf(slot)).toBe(promoted);
     // The old master, now a replica, answers SPUBLISH with 0 and no MOVED: the sender's map is refreshed
     // (at most once a second) and b's probe finds its subscription gone; then b resubscribes on the new master.
     expect(await flowsAgain(a, 'b', inbox, promotedAt)).toBeLessThan(RECOVERY_BOUND_MS + 1_000);
@@ -236,15 +209,3 @@ describe('on a Redis Cluster with a replica per master', () => {
     expect(await flowsAgain(a, 'b', inbox, Date.now())).toBeLessThan(RECOVERY_BOUND_MS);
   }, 20_000);
 });
-
-/** The master serving `slot`, asked of any node. */
-async function ownerOf(cluster: RedisClusterProcess, slot: number): Promise<number> {
-  const probe = new Redis(cluster.nodes[0]!.port, '127.0.0.1');
-  try {
-    const slots = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
-    const range = slots.find(([from, to]) => slot >= from && slot <= to)!;
-    return Number(range[2][1]);
-  } finally {
-    probe.disconnect();
-  }
-}

@@ -14,6 +14,7 @@ import { RedisPresenceStore } from './presence-store.js';
 import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
 import type { ReplayGuard } from './replay-guard.js';
+import { canSubscribeByShard, shardSubscriber } from './shard-subscriber.js';
 
 /** How long a link whose publisher closed waits for its subscriber to hand over what it had. */
 const SUBSCRIBER_DRAIN_MS = 250;
@@ -164,13 +165,13 @@ export class RedisLink implements Link {
     // A new link on a cluster may follow a failover: route by the cluster's map of now.
     if (pub.isCluster && pub.refreshSlotsCache !== undefined) await refreshSlots(pub);
     if (this.abandoned()) return;
-    // Subscribed connections can do nothing else: a second connection listens.
     const { redis } = this.options;
-    const sub = pub.isCluster ? pub.duplicate([], { shardedSubscribers: true }) : pub.duplicate();
+    const sub = subscriberFor(pub, this.channel);
     this.sub = sub;
     sub.on('error', this.onClientError);
     sub.on('messageBuffer', this.onMessage);
     sub.on('smessageBuffer', this.onMessage);
+    sub.on('moved', this.onChannelMoved);
     await whenReady(sub, connectTimeoutMs);
     if (this.abandoned()) return;
     // Nothing stamped before this moment (less the skew allowed) can be for this link.
@@ -320,6 +321,15 @@ export class RedisLink implements Link {
     // 'close' or 'end' follows and carries the failure to the client.
   };
 
+  /**
+   * Redis unsubscribed this node's channel on its own: the slot it hashes to
+   * left the shard this link listens on. Whatever was published there before
+   * came ahead of this notice; the next link subscribes where the slot is now.
+   */
+  private readonly onChannelMoved = (): void => {
+    this.destroy(new DisconnectedError(`redis moved ${this.channel} to another shard`));
+  };
+
   private readonly onClientClose = (): void => {
     this.destroy(new DisconnectedError('the connection to redis closed'));
   };
@@ -365,6 +375,7 @@ export class RedisLink implements Link {
       client?.off('end', this.onPublisherClose);
       client?.off('messageBuffer', this.onMessage);
       client?.off('smessageBuffer', this.onMessage);
+      client?.off('moved', this.onChannelMoved);
     }
     // A client handed in outlives this link: leave no listener of ours on it.
     if (!this.ownsClients) this.pub?.off('error', this.onClientError);
@@ -372,6 +383,17 @@ export class RedisLink implements Link {
     this.sub?.disconnect();
     if (this.ownsClients) this.pub?.disconnect();
   }
+}
+
+/**
+ * A second connection, for the node's channel alone (a subscribed connection
+ * can do nothing else): on a cluster, one to the shard that owns the channel
+ * (shard-subscriber.ts), or ioredis's sharded subscribers for a client whose
+ * slot map is not at hand.
+ */
+function subscriberFor(pub: RedisClientLike, channel: string): RedisClientLike {
+  if (!pub.isCluster) return pub.duplicate();
+  return canSubscribeByShard(pub) ? shardSubscriber(pub, channel) : pub.duplicate([], { shardedSubscribers: true });
 }
 
 /** Resolves once the cluster client's slot map is fresh (rejects with the error it met). */

@@ -19,6 +19,7 @@
  * The caller publishes one flush at a time, so a message sent again still
  * reaches its channel before anything of the next flush.
  */
+import { mastersByAddress } from './cluster-masters.js';
 import type { SealedFlush } from './outbox.js';
 import type { RedisClientLike } from './redis-client-like.js';
 
@@ -32,7 +33,7 @@ export function canPublishByShard(client: RedisClientLike): boolean {
 
 export class ShardPublisher {
   /** Master clients by `host:port`, as the slot map names them. */
-  private readonly masters = new Map<string, RedisClientLike>();
+  private masters = new Map<string, RedisClientLike>();
   /** The masters were listed again during this flush: a miss does not list them twice. */
   private listed = false;
 
@@ -90,12 +91,6 @@ export class ShardPublisher {
 
   private listMasters(): void {
     this.listed = true;
-    this.masters.clear();
-    for (const node of this.cluster.nodes!('master')) {
-      // Where an ioredis node client connects; not in RedisClientLike, whose
-      // `options` would clash with the Cluster client's own.
-      const { host, port } = (node as { options?: { host?: unknown; port?: unknown } }).options ?? {};
-      if (typeof host === 'string' && typeof port === 'number') this.masters.set(`${host}:${port}`, node);
-    }
+    this.masters = mastersByAddress(this.cluster);
   }
 }

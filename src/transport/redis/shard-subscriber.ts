@@ -1,0 +1,35 @@
+/**
+ * The subscriber of a node's channel on a cluster: a plain connection to the
+ * master that owns the channel's slot, made from that master's own client
+ * (so it connects the way the cluster client does: TLS, credentials, name).
+ *
+ * A node listens on one channel only, so it needs one shard's connection,
+ * not ioredis's subscriber per master. That one is also cheaper: ioredis's
+ * sharded subscribers decode every message as a UTF-8 string beside the
+ * Buffer they hand on (a listener of theirs asks for both), which for binary
+ * batches is wasted work and garbage on every message.
+ *
+ * The connection never reconnects on its own: losing it, or Redis telling it
+ * the slot moved (an unsolicited SUNSUBSCRIBE, which ioredis reports as
+ * `moved`), ends the link, and the next link subscribes where the slot is
+ * then.
+ */
+import { ConnectError } from '../../errors.js';
+import { mastersByAddress } from './cluster-masters.js';
+import { keySlot } from './key-slot.js';
+import type { RedisClientLike } from './redis-client-like.js';
+
+/** True when `cluster`'s slot map and node clients can name the shard of a channel. */
+export function canSubscribeByShard(cluster: RedisClientLike): boolean {
+  return Array.isArray(cluster.slots) && typeof cluster.nodes === 'function';
+}
+
+/** A new connection to the master that owns `channel` (throws ERR_CONNECT when the map names none). */
+export function shardSubscriber(cluster: RedisClientLike, channel: string): RedisClientLike {
+  const slot = keySlot(channel);
+  const address = cluster.slots![slot]?.[0];
+  const owner = address === undefined ? undefined : mastersByAddress(cluster).get(address);
+  if (owner === undefined) throw new ConnectError(`the cluster's slot map names no master for slot ${slot} of ${channel}`);
+  // Node clients are made lazy by the cluster client; this one connects now, once.
+  return owner.duplicate({ lazyConnect: false, retryStrategy: () => null, autoResubscribe: false, enableOfflineQueue: true });
+}
