@@ -189,7 +189,6 @@ export async function startRedisCluster(options: { replicas?: 0 | 1 } = {}): Pro
   };
 }
 
-/** Waits until a replica reports its link to its master up (a master returns at once). */
 /** The port of the master that `port` says serves `slot`. */
 async function slotOwner(port: number, slot: number): Promise<number> {
   // Lines of CLUSTER NODES: id, host:port@bus, flags, master, ping, pong, epoch, link, then slot ranges.
@@ -205,6 +204,7 @@ async function slotOwner(port: number, slot: number): Promise<number> {
   throw new Error(`no master of slot ${slot} in CLUSTER NODES of ${port}`);
 }
 
+/** Waits until a replica reports its link to its master up (a master returns at once). */
 async function waitForReplicaSync(port: number): Promise<void> {
   const deadline = Date.now() + START_DEADLINE_MS;
   for (;;) {
