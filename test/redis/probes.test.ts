@@ -187,25 +187,26 @@ describe('on a Redis Cluster with a replica per master', () => {
     // The old master, now a replica, answers SPUBLISH with 0 and no MOVED: the sender's map is refreshed
     // (at most once a second) and b's probe finds its subscription gone; then b resubscribes on the new master.
     expect(await flowsAgain(a, 'b', inbox, promotedAt)).toBeLessThan(RECOVERY_BOUND_MS + 1_000);
-    // Settled: b is subscribed once within the shard, and what a sends arrives. The subscription may
-    // have moved to the promoted master, or stayed on the old one: a replica serves sharded
-    // subscribers too (SPUBLISH reaches them through replication), so b's probes kept coming
-    // back and it had no reason to move.
+    // Settled: b is subscribed on the promoted master, and nowhere else in the shard. A replica
+    // serves sharded subscribers too (SPUBLISH reaches them through replication), but the new
+    // master counts none of them, so b must not stay on the old one: its link checks with each
+    // probe that the node it subscribed on is still a master.
     const shard = [promoted, owner].map((port) => {
       const conn = new Redis(port, '127.0.0.1');
       track(`connection to shard node ${port}`, () => conn.disconnect());
       return conn;
     });
-    const subscribers = async (): Promise<number> => {
-      let total = 0;
-      for (const conn of shard) total += ((await conn.call('PUBSUB', 'SHARDNUMSUB', channelOf(prefix, 'b'))) as [string, number])[1];
-      return total;
-    };
-    let count = await subscribers();
-    for (const deadline = Date.now() + RECOVERY_BOUND_MS; count !== 1 && Date.now() < deadline; count = await subscribers()) {
+    const subscribers = async (): Promise<number[]> =>
+      Promise.all(shard.map(async (conn) => ((await conn.call('PUBSUB', 'SHARDNUMSUB', channelOf(prefix, 'b'))) as [string, number])[1]));
+    let counts = await subscribers();
+    for (
+      const deadline = Date.now() + RECOVERY_BOUND_MS;
+      (counts[0] !== 1 || counts[1] !== 0) && Date.now() < deadline;
+      counts = await subscribers()
+    ) {
       await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
     }
-    expect(count).toBe(1);
+    expect(counts, 'subscribers of b on [promoted, old master]').toEqual([1, 0]);
     expect(await flowsAgain(a, 'b', inbox, Date.now())).toBeLessThan(RECOVERY_BOUND_MS);
   }, 20_000);
 });

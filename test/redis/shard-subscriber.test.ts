@@ -3,7 +3,9 @@
  * the master that owns the channel's slot. When that slot is resharded to
  * another master, Redis unsubscribes the connection itself (an unsolicited
  * SUNSUBSCRIBE): the link ends saying so, the next one subscribes on the new
- * owner, and no send reported delivered meanwhile is lost.
+ * owner, and no send reported delivered meanwhile is lost. When that master
+ * is demoted without unsubscribing it, the link learns it from the node's
+ * ROLE, asked with each probe, and leaves too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
@@ -31,8 +33,7 @@ afterAll(() => cluster?.stop());
 let prefixes = 0;
 const newPrefix = (): string => `s${process.pid}-${++prefixes}:`;
 
-function clusterNode(nodeId: string, prefix: string): RelayClient {
-  const client = new Cluster(cluster.nodes, { enableAutoPipelining: true });
+function clusterNode(nodeId: string, prefix: string, client = new Cluster(cluster.nodes, { enableAutoPipelining: true })): RelayClient {
   client.on('error', () => {});
   track(`Cluster client of ${nodeId}`, () => client.disconnect());
   const relay = new RelayClient({
@@ -118,4 +119,30 @@ describe('the subscriber of a node on a cluster', () => {
     expect(delivered.length).toBeGreaterThan(0);
     await inbox.until(() => delivered.every((tag) => inbox.messages.includes(tag)), 2_000, 'every send reported delivered');
   }, 20_000);
+
+  it('leaves a master that was demoted without unsubscribing it, and subscribes where the slot is', async () => {
+    // A failover can leave the old master up as a replica with the node still subscribed there
+    // (replicas serve sharded subscribers), where the new master counts no subscriber for it.
+    // Redis cannot be made to do that on demand, so the demoted node's ROLE answer is what this
+    // test supplies, on the cluster client's own connection to it; everything else is real.
+    const prefix = newPrefix();
+    const a = clusterNode('a', prefix);
+    const bClient = new Cluster(cluster.nodes, { enableAutoPipelining: true });
+    const b = clusterNode('b', prefix, bClient);
+    await Promise.all([a.connect(), b.connect()]);
+    const inbox = collect(b);
+    const owner = await cluster.ownerOf(keySlot(channelOf(prefix, 'b')));
+    const node = bClient.nodes('all').find((n) => n.options.port === owner)!;
+    const call = node.call.bind(node) as (...args: unknown[]) => Promise<unknown>;
+    let demoted = true;
+    (node as unknown as { call: typeof call }).call = (...args) =>
+      demoted && String(args[0]).toUpperCase() === 'ROLE' ? Promise.resolve(['slave', '127.0.0.1', 1, 'connected', 0]) : call(...args);
+
+    const [reason] = await waitForEvent<[RelayError | undefined]>(b, 'disconnect', 4 * PROBE_MS + 1_000);
+    demoted = false;
+    const leftAt = Date.now();
+    expect(reason?.code).toBe(ErrorCodes.DISCONNECTED);
+    expect(reason?.message).toMatch(/demoted/);
+    expect(await flowsAgain(a, 'b', inbox, leftAt)).toBeLessThan(RECOVERY_BOUND_MS);
+  });
 });

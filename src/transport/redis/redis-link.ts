@@ -14,7 +14,7 @@ import { RedisPresenceStore } from './presence-store.js';
 import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
 import type { ReplayGuard } from './replay-guard.js';
-import { canSubscribeByShard, shardSubscriber } from './shard-subscriber.js';
+import { canSubscribeByShard, shardSubscriber, stillMaster } from './shard-subscriber.js';
 
 /** How long a link whose publisher closed waits for its subscriber to hand over what it had. */
 const SUBSCRIBER_DRAIN_MS = 250;
@@ -64,6 +64,9 @@ export class RedisLink implements Link {
   private readonly warnings: DropWarnings;
   private readonly probe: PathProbe;
   private held: HeldBatch[] = [];
+  /** On a cluster, the `host:port` of the master this link subscribed on. */
+  private subscribedAt: string | undefined;
+  private checkingShard = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private startTimer: NodeJS.Timeout | undefined;
   private probesSent = 0;
@@ -92,6 +95,7 @@ export class RedisLink implements Link {
     this.probe = new PathProbe(options.redis.probeIntervalMs, {
       send: () => {
         this.probesSent++;
+        this.checkShard();
         return this.router!.probe();
       },
       dead: (error) => this.destroy(error),
@@ -166,8 +170,9 @@ export class RedisLink implements Link {
     if (pub.isCluster && pub.refreshSlotsCache !== undefined) await refreshSlots(pub);
     if (this.abandoned()) return;
     const { redis } = this.options;
-    const sub = subscriberFor(pub, this.channel);
+    const { sub, address } = subscriberFor(pub, this.channel);
     this.sub = sub;
+    this.subscribedAt = address;
     sub.on('error', this.onClientError);
     sub.on('messageBuffer', this.onMessage);
     sub.on('smessageBuffer', this.onMessage);
@@ -322,6 +327,22 @@ export class RedisLink implements Link {
   };
 
   /**
+   * With each probe, on a cluster: the master this link subscribed on must
+   * still be one (see `stillMaster`). A demoted one ends the link, and the
+   * next subscribes where the slot is now. One check at a time.
+   */
+  private checkShard(): void {
+    const pub = this.pub;
+    const address = this.subscribedAt;
+    if (pub === undefined || address === undefined || this.checkingShard) return;
+    this.checkingShard = true;
+    void stillMaster(pub, address).then((master) => {
+      this.checkingShard = false;
+      if (master === false) this.destroy(new DisconnectedError(`redis demoted ${address}, the master ${this.channel} was subscribed on`));
+    });
+  }
+
+  /**
    * Redis unsubscribed this node's channel on its own: the slot it hashes to
    * left the shard this link listens on. Whatever was published there before
    * came ahead of this notice; the next link subscribes where the slot is now.
@@ -391,9 +412,9 @@ export class RedisLink implements Link {
  * (shard-subscriber.ts), or ioredis's sharded subscribers for a client whose
  * slot map is not at hand.
  */
-function subscriberFor(pub: RedisClientLike, channel: string): RedisClientLike {
-  if (!pub.isCluster) return pub.duplicate();
-  return canSubscribeByShard(pub) ? shardSubscriber(pub, channel) : pub.duplicate([], { shardedSubscribers: true });
+function subscriberFor(pub: RedisClientLike, channel: string): { sub: RedisClientLike; address?: string } {
+  if (!pub.isCluster) return { sub: pub.duplicate() };
+  return canSubscribeByShard(pub) ? shardSubscriber(pub, channel) : { sub: pub.duplicate([], { shardedSubscribers: true }) };
 }
 
 /** Resolves once the cluster client's slot map is fresh (rejects with the error it met). */

@@ -24,12 +24,36 @@ export function canSubscribeByShard(cluster: RedisClientLike): boolean {
   return Array.isArray(cluster.slots) && typeof cluster.nodes === 'function';
 }
 
-/** A new connection to the master that owns `channel` (throws ERR_CONNECT when the map names none). */
-export function shardSubscriber(cluster: RedisClientLike, channel: string): RedisClientLike {
+/**
+ * A new connection to the master that owns `channel`, and that master's
+ * `host:port` (throws ERR_CONNECT when the map names none).
+ */
+export function shardSubscriber(cluster: RedisClientLike, channel: string): { sub: RedisClientLike; address: string } {
   const slot = keySlot(channel);
   const address = cluster.slots![slot]?.[0];
   const owner = address === undefined ? undefined : mastersByAddress(cluster).get(address);
   if (owner === undefined) throw new ConnectError(`the cluster's slot map names no master for slot ${slot} of ${channel}`);
   // Node clients are made lazy by the cluster client; this one connects now, once.
-  return owner.duplicate({ lazyConnect: false, retryStrategy: () => null, autoResubscribe: false, enableOfflineQueue: true });
+  const sub = owner.duplicate({ lazyConnect: false, retryStrategy: () => null, autoResubscribe: false, enableOfflineQueue: true });
+  return { sub, address: address! };
+}
+
+/**
+ * Resolves true while the node at `address` is still a master. A failover
+ * can demote the master a node subscribed on without unsubscribing it: a
+ * replica keeps serving sharded subscribers (what is published on the new
+ * master reaches them through replication), but the new master counts none
+ * of them, so every send to the node would be reported offline. Asked with
+ * ROLE on the cluster client's own connection to that node; false when the
+ * client no longer knows the node, undefined when it cannot tell (no answer).
+ */
+export async function stillMaster(cluster: RedisClientLike, address: string): Promise<boolean | undefined> {
+  const node = mastersByAddress(cluster, 'all').get(address);
+  if (node === undefined) return false;
+  try {
+    const role = (await node.call('ROLE')) as unknown[];
+    return String(role[0]) === 'master';
+  } catch {
+    return undefined;
+  }
 }
