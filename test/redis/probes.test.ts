@@ -12,15 +12,16 @@
  * failover of the shard that owns the node's channel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { ErrorCodes, RelayClient, type RelayError } from '../../src/index.js';
 import { channelOf } from '../../src/transport/redis/options.js';
 import type { RedisClientLike } from '../../src/transport/redis/redis-client-like.js';
 import type { RedisLink } from '../../src/transport/redis/redis-link.js';
+import { clusterNode as clusterRelayNode } from '../helpers/cluster-node.js';
 import { collect } from '../helpers/collector.js';
 import { flowsAgain } from '../helpers/flows-again.js';
 import { EventLog, pollUntil, waitForEvent } from '../helpers/events.js';
-import { FAST_CLIENT, createClient, track, useRelayHarness } from '../helpers/harness.js';
+import { createClient, track, useRelayHarness } from '../helpers/harness.js';
 import { redisCommand, startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from '../helpers/redis.js';
 
 useRelayHarness();
@@ -156,20 +157,7 @@ describe('on a Redis Cluster with a replica per master', () => {
   }, 30_000);
   afterAll(() => cluster?.stop());
 
-  function clusterNode(nodeId: string, prefix: string): RelayClient {
-    const client: Cluster = new Cluster(cluster.nodes, { enableAutoPipelining: true });
-    client.on('error', () => {});
-    track(`Cluster client of ${nodeId}`, () => client.disconnect());
-    const relay = new RelayClient({
-      ...FAST_CLIENT,
-      ...optionsFor(prefix),
-      redis: client,
-      nodeId,
-    });
-    relay.on('error', () => {});
-    track(`RelayClient(${nodeId}) over the cluster`, () => relay.close());
-    return relay;
-  }
+  const clusterNode = (nodeId: string, prefix: string): RelayClient => clusterRelayNode(cluster.nodes, nodeId, optionsFor(prefix));
 
   it("a failover of the shard that owns a node's channel: messages flow again within the bound", async () => {
     const prefix = newPrefix();

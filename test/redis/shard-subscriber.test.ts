@@ -12,10 +12,11 @@ import { Cluster } from 'ioredis';
 import { ErrorCodes, RelayClient, type RelayError, type SendReport } from '../../src/index.js';
 import { keySlot } from '../../src/transport/redis/key-slot.js';
 import { channelOf } from '../../src/transport/redis/options.js';
+import { clusterNode as clusterRelayNode } from '../helpers/cluster-node.js';
 import { collect } from '../helpers/collector.js';
 import { waitForEvent } from '../helpers/events.js';
 import { flowsAgain } from '../helpers/flows-again.js';
-import { FAST_CLIENT, track, useRelayHarness } from '../helpers/harness.js';
+import { useRelayHarness } from '../helpers/harness.js';
 import { redisCommand, startRedisCluster, type RedisClusterProcess } from '../helpers/redis.js';
 
 useRelayHarness();
@@ -33,20 +34,17 @@ afterAll(() => cluster?.stop());
 let prefixes = 0;
 const newPrefix = (): string => `s${process.pid}-${++prefixes}:`;
 
-function clusterNode(nodeId: string, prefix: string, client = new Cluster(cluster.nodes, { enableAutoPipelining: true })): RelayClient {
-  client.on('error', () => {});
-  track(`Cluster client of ${nodeId}`, () => client.disconnect());
-  const relay = new RelayClient({
-    ...FAST_CLIENT,
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50, jitter: 0 },
-    connectTimeoutMs: 1_000,
-    redis: client,
-    redisOptions: { prefix, probeIntervalMs: PROBE_MS, livenessMs: 60_000 },
+function clusterNode(nodeId: string, prefix: string, client?: Cluster): RelayClient {
+  return clusterRelayNode(
+    cluster.nodes,
     nodeId,
-  });
-  relay.on('error', () => {});
-  track(`RelayClient(${nodeId}) over the cluster`, () => relay.close());
-  return relay;
+    {
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+      connectTimeoutMs: 1_000,
+      redisOptions: { prefix, probeIntervalMs: PROBE_MS, livenessMs: 60_000 },
+    },
+    client,
+  );
 }
 
 /** Subscribed connections on each master, by port. */

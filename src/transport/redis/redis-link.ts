@@ -14,7 +14,8 @@ import { RedisPresenceStore } from './presence-store.js';
 import type { RedisClientLike } from './redis-client-like.js';
 import { RedisRouter, asEngineError } from './redis-router.js';
 import type { ReplayGuard } from './replay-guard.js';
-import { canSubscribeByShard, shardSubscriber, stillMaster } from './shard-subscriber.js';
+import { routesByShard } from './cluster-nodes.js';
+import { shardSubscriber, stillMaster } from './shard-subscriber.js';
 
 /** How long a link whose publisher closed waits for its subscriber to hand over what it had. */
 const SUBSCRIBER_DRAIN_MS = 250;
@@ -414,7 +415,7 @@ export class RedisLink implements Link {
  */
 function subscriberFor(pub: RedisClientLike, channel: string): { sub: RedisClientLike; address?: string } {
   if (!pub.isCluster) return { sub: pub.duplicate() };
-  return canSubscribeByShard(pub) ? shardSubscriber(pub, channel) : { sub: pub.duplicate([], { shardedSubscribers: true }) };
+  return routesByShard(pub) ? shardSubscriber(pub, channel) : { sub: pub.duplicate([], { shardedSubscribers: true }) };
 }
 
 /** Resolves once the cluster client's slot map is fresh (rejects with the error it met). */

@@ -26,7 +26,8 @@ import { FlushSends, type UsersSend } from './flush-answers.js';
 import { Outbox } from './outbox.js';
 import { publishFlush, publishOne } from './publish.js';
 import type { RedisClientLike } from './redis-client-like.js';
-import { ShardPublisher, canPublishByShard } from './shard-publish.js';
+import { routesByShard } from './cluster-nodes.js';
+import { ShardPublisher } from './shard-publish.js';
 import { SlotRefresher } from './slot-refresh.js';
 
 /**
@@ -108,7 +109,7 @@ export class RedisRouter {
     this.stampedOrigin = Buffer.concat([options.stream.origin, options.stream.incarnation]);
     this.outbox = new Outbox(options.stream, options.prefix, options.mac);
     this.slots = pub.isCluster === true ? new SlotRefresher(pub) : undefined;
-    this.shards = canPublishByShard(pub) ? new ShardPublisher(pub) : undefined;
+    this.shards = routesByShard(pub) ? new ShardPublisher(pub) : undefined;
   }
 
   /** Handles one frame (without its length prefix), in order with the ones before it. */

@@ -19,17 +19,12 @@
  * The caller publishes one flush at a time, so a message sent again still
  * reaches its channel before anything of the next flush.
  */
-import { mastersByAddress } from './cluster-masters.js';
+import { nodesByAddress } from './cluster-nodes.js';
 import type { SealedFlush } from './outbox.js';
 import type { RedisClientLike } from './redis-client-like.js';
 
 /** The redirect and retry errors after which a command is known not to have run. */
 const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
-
-/** True when `client` is an ioredis Cluster whose slot map and node clients this can use. */
-export function canPublishByShard(client: RedisClientLike): boolean {
-  return client.isCluster === true && Array.isArray(client.slots) && typeof client.nodes === 'function';
-}
 
 export class ShardPublisher {
   /** Master clients by `host:port`, as the slot map names them. */
@@ -91,6 +86,6 @@ export class ShardPublisher {
 
   private listMasters(): void {
     this.listed = true;
-    this.masters = mastersByAddress(this.cluster);
+    this.masters = nodesByAddress(this.cluster);
   }
 }

@@ -15,14 +15,9 @@
  * then.
  */
 import { ConnectError } from '../../errors.js';
-import { mastersByAddress } from './cluster-masters.js';
+import { nodesByAddress } from './cluster-nodes.js';
 import { keySlot } from './key-slot.js';
 import type { RedisClientLike } from './redis-client-like.js';
-
-/** True when `cluster`'s slot map and node clients can name the shard of a channel. */
-export function canSubscribeByShard(cluster: RedisClientLike): boolean {
-  return Array.isArray(cluster.slots) && typeof cluster.nodes === 'function';
-}
 
 /**
  * A new connection to the master that owns `channel`, and that master's
@@ -31,7 +26,7 @@ export function canSubscribeByShard(cluster: RedisClientLike): boolean {
 export function shardSubscriber(cluster: RedisClientLike, channel: string): { sub: RedisClientLike; address: string } {
   const slot = keySlot(channel);
   const address = cluster.slots![slot]?.[0];
-  const owner = address === undefined ? undefined : mastersByAddress(cluster).get(address);
+  const owner = address === undefined ? undefined : nodesByAddress(cluster).get(address);
   if (owner === undefined) throw new ConnectError(`the cluster's slot map names no master for slot ${slot} of ${channel}`);
   // Node clients are made lazy by the cluster client; this one connects now, once.
   const sub = owner.duplicate({ lazyConnect: false, retryStrategy: () => null, autoResubscribe: false, enableOfflineQueue: true });
@@ -48,7 +43,7 @@ export function shardSubscriber(cluster: RedisClientLike, channel: string): { su
  * client no longer knows the node, undefined when it cannot tell (no answer).
  */
 export async function stillMaster(cluster: RedisClientLike, address: string): Promise<boolean | undefined> {
-  const node = mastersByAddress(cluster, 'all').get(address);
+  const node = nodesByAddress(cluster, 'all').get(address);
   if (node === undefined) return false;
   try {
     const role = (await node.call('ROLE')) as unknown[];
